@@ -1,0 +1,41 @@
+import { DeviceLostError, WebGPUUnavailableError } from '../protocol/errors.ts';
+import { PipelineCache } from './pipelines.ts';
+
+/** A device plus what every kernel wrapper needs from it. Knows nothing of models. */
+export interface Gpu {
+  device: GPUDevice;
+  pipelines: PipelineCache;
+  /** A short description of the adapter for stats and bench files. */
+  adapterName: string;
+  /** Resolves if the device is lost; the engine turns it into a DeviceLostError. */
+  lost: Promise<GPUDeviceLostInfo>;
+}
+
+/**
+ * Opens a device with the adapter's own storage limits, since models need more
+ * than the defaults (128 MiB bindings, 8 storage buffers per stage).
+ */
+export async function createGpu(gpu: GPU | undefined = globalThis.navigator?.gpu): Promise<Gpu> {
+  if (!gpu) throw new WebGPUUnavailableError('WebGPU is not available here (navigator.gpu is missing).');
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new WebGPUUnavailableError('No WebGPU adapter was found.');
+  const wanted: (keyof GPUSupportedLimits)[] = [
+    'maxBufferSize',
+    'maxStorageBufferBindingSize',
+    'maxStorageBuffersPerShaderStage',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeWorkgroupsPerDimension',
+  ];
+  const requiredLimits: Record<string, number> = {};
+  for (const key of wanted) requiredLimits[key] = adapter.limits[key] as number;
+  const device = await adapter.requestDevice({ requiredLimits });
+  const info = adapter.info;
+  const adapterName = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
+  return { device, pipelines: new PipelineCache(device), adapterName, lost: device.lost };
+}
+
+export function deviceLostError(info: GPUDeviceLostInfo): DeviceLostError {
+  return new DeviceLostError(`The GPU device was lost (${info.reason}): ${info.message}`);
+}
