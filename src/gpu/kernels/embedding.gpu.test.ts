@@ -1,0 +1,92 @@
+import { describe, expect, test } from 'vitest';
+import { randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { embedding } from '../../../test/reference/linalg.ts';
+import { readF32, uploadF32, uploadU32 } from '../buffers.ts';
+import type { Gpu } from '../device.ts';
+import type { KernelOp } from '../kernel.ts';
+import { createEmbedding } from './embedding.ts';
+
+/**
+ * The same device, reporting a tiny maxComputeWorkgroupsPerDimension so that a
+ * small dispatch takes the 2-D split a long prompt would need; reaching the real
+ * limit of 65535 would take SwiftShader minutes.
+ */
+function withDispatchLimit(gpu: Gpu, maxPerDim: number): Gpu {
+  const limits = new Proxy(gpu.device.limits, {
+    get: (t, p) => (p === 'maxComputeWorkgroupsPerDimension' ? maxPerDim : t[p as keyof GPUSupportedLimits]),
+  });
+  const device = new Proxy(gpu.device, {
+    get: (t, p) => {
+      if (p === 'limits') return limits;
+      const v = t[p as keyof GPUDevice];
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  return { ...gpu, device };
+}
+
+function run<D>(gpu: Gpu, op: KernelOp<D>, dyn: D): void {
+  const encoder = gpu.device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  op.encode(pass, dyn);
+  pass.end();
+  gpu.device.queue.submit([encoder.finish()]);
+}
+
+// A lookup copies f32 values, so every comparison here is exact.
+describe('embedding', () => {
+  const [V, D] = [50, 37];
+
+  test('gathers rows, writes zeros for ids out of range, and touches no row past m', async () => {
+    const gpu = await testGpu();
+    const table = randomF32(V * D, rng(5));
+    const ids = [3, 0, V - 1, V, 0xffffffff, 7, 3];
+    const m = ids.length;
+    await withGpuErrors(gpu, async () => {
+      const idb = uploadU32(gpu, 'ids', new Uint32Array(ids));
+      const tb = uploadF32(gpu, 'table', table);
+      const ob = uploadF32(gpu, 'out', new Float32Array((m + 1) * D).fill(9));
+      const op = createEmbedding(gpu, { ids: idb, table: tb, out: ob, D, V });
+      expect(op.label).toBe('embedding_f32_wg256');
+      run(gpu, op, { m });
+      expect([...(await readF32(gpu, ob))]).toEqual([...embedding(ids, table, D, V), ...new Array(D).fill(9)]);
+      op.destroy();
+      [idb, tb, ob].forEach((b) => b.destroy());
+    });
+  });
+
+  test('one op encoded in two submits with different m and ids', async () => {
+    const gpu = await testGpu();
+    const table = randomF32(V * D, rng(6));
+    await withGpuErrors(gpu, async () => {
+      const idb = uploadU32(gpu, 'ids', new Uint32Array([1, 2, 3, 4, 5, 6, 7]));
+      const tb = uploadF32(gpu, 'table', table);
+      const ob = uploadF32(gpu, 'out', new Float32Array(7 * D));
+      const op = createEmbedding(gpu, { ids: idb, table: tb, out: ob, D, V });
+      run(gpu, op, { m: 7 });
+      gpu.device.queue.writeBuffer(idb, 0, new Uint32Array([40, 41]));
+      run(gpu, op, { m: 2 });
+      const expected = embedding([40, 41, 3, 4, 5, 6, 7], table, D, V);
+      expect([...(await readF32(gpu, ob))]).toEqual([...expected]);
+      op.destroy();
+      [idb, tb, ob].forEach((b) => b.destroy());
+    });
+  });
+
+  test('a dispatch split over x and y writes every element once', async () => {
+    const gpu = await testGpu();
+    const table = randomF32(V * D, rng(8));
+    // 37 rows × 37 = 1369 elements = 6 workgroups of 256, dispatched as 4 × 2.
+    const ids = Array.from({ length: 37 }, (_, i) => (i * 7) % V);
+    await withGpuErrors(gpu, async () => {
+      const idb = uploadU32(gpu, 'ids', new Uint32Array(ids));
+      const tb = uploadF32(gpu, 'table', table);
+      const ob = uploadF32(gpu, 'out', new Float32Array(ids.length * D + 1).fill(9));
+      const op = createEmbedding(withDispatchLimit(gpu, 4), { ids: idb, table: tb, out: ob, D, V });
+      run(gpu, op, { m: ids.length });
+      expect([...(await readF32(gpu, ob))]).toEqual([...embedding(ids, table, D, V), 9]);
+      op.destroy();
+      [idb, tb, ob].forEach((b) => b.destroy());
+    });
+  });
+});

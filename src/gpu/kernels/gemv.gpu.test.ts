@@ -1,0 +1,151 @@
+import { describe, expect, test } from 'vitest';
+import { compare, randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { matmulAbsMax, matmulNT } from '../../../test/reference/linalg.ts';
+import { readF32, uploadF32 } from '../buffers.ts';
+import type { Gpu } from '../device.ts';
+import type { KernelOp } from '../kernel.ts';
+import { createGemv } from './gemv.ts';
+
+const EPS32 = 2 ** -23;
+
+/**
+ * Each output is an f32 sum of K products (per-lane strided sums, then a tree).
+ * Its rounding errors add up roughly like a random walk, so the error grows
+ * ~ √K·ε·Σ|x||w|; Σ|x||w| (the largest over all outputs) bounds every partial
+ * sum, and the factor 2 covers the tail of the walk. A dropped or misplaced
+ * product costs ~0.25, orders of magnitude above this.
+ */
+function tolerance(x: Float32Array, w: Float32Array, m: number, K: number, N: number): number {
+  return 2 * Math.sqrt(K) * EPS32 * matmulAbsMax(x, w, m, K, N);
+}
+
+/**
+ * The same device, reporting a tiny maxComputeWorkgroupsPerDimension so that a
+ * small dispatch takes the 2-D split that a 150k-row LM head would need; reaching
+ * the real limit of 65535 would take SwiftShader minutes.
+ */
+function withDispatchLimit(gpu: Gpu, maxPerDim: number): Gpu {
+  const limits = new Proxy(gpu.device.limits, {
+    get: (t, p) => (p === 'maxComputeWorkgroupsPerDimension' ? maxPerDim : t[p as keyof GPUSupportedLimits]),
+  });
+  const device = new Proxy(gpu.device, {
+    get: (t, p) => {
+      if (p === 'limits') return limits;
+      const v = t[p as keyof GPUDevice];
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  return { ...gpu, device };
+}
+
+function run<D>(gpu: Gpu, op: KernelOp<D>, dyn: D): void {
+  const encoder = gpu.device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  op.encode(pass, dyn);
+  pass.end();
+  gpu.device.queue.submit([encoder.finish()]);
+}
+
+describe('gemv', () => {
+  // K % 4 picks the variant: 67 the scalar loads, 64 and 260 the vec4 loads; N = 93
+  // leaves a partial group of 4 rows, and K = 260 wraps the 64 lanes' stride. m = 37
+  // runs once only: 37 × 24 workgroups of 256 invocations already cost SwiftShader ~0.5 s.
+  const shapes: [m: number, K: number, N: number, variant: string][] = [
+    [1, 67, 93, 'gemv_f32_scalar_wg256_r4'],
+    [7, 67, 93, 'gemv_f32_scalar_wg256_r4'],
+    [37, 67, 93, 'gemv_f32_scalar_wg256_r4'],
+    [1, 64, 93, 'gemv_f32_vec4_wg256_r4'],
+    [7, 260, 173, 'gemv_f32_vec4_wg256_r4'],
+  ];
+
+  test.each(shapes)('m=%i K=%i N=%i (%s) matches the float64 reference', async (m, K, N, variant) => {
+    const gpu = await testGpu();
+    const random = rng(1000 * m + K + N);
+    const x = randomF32(m * K, random);
+    const w = randomF32(N * K, random);
+    await withGpuErrors(gpu, async () => {
+      const xb = uploadF32(gpu, 'x', x);
+      const wb = uploadF32(gpu, 'w', w);
+      // Garbage in y proves the plain variant overwrites rather than adds.
+      const yb = uploadF32(gpu, 'y', randomF32(m * N, random, 100));
+      const op = createGemv(gpu, { x: xb, w: wb, y: yb, K, N });
+      expect(op.label).toBe(variant);
+      run(gpu, op, { m });
+      const r = compare(await readF32(gpu, yb), matmulNT(x, w, m, K, N), tolerance(x, w, m, K, N));
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [xb, wb, yb].forEach((b) => b.destroy());
+    });
+  });
+
+  test.each([67, 260])('K=%i: accumulate adds into y at row offsets and leaves other rows alone', async (K) => {
+    const gpu = await testGpu();
+    const random = rng(K);
+    const [N, m, xRowOffset, yRowOffset] = [93, 2, 5, 3];
+    const x = randomF32(8 * K, random);
+    const w = randomF32(N * K, random);
+    const y0 = randomF32(6 * N, random);
+    await withGpuErrors(gpu, async () => {
+      const xb = uploadF32(gpu, 'x', x);
+      const wb = uploadF32(gpu, 'w', w);
+      const yb = uploadF32(gpu, 'y', y0);
+      const op = createGemv(gpu, { x: xb, w: wb, y: yb, K, N, accumulate: true });
+      expect(op.label.endsWith('_acc')).toBe(true);
+      run(gpu, op, { m, xRowOffset, yRowOffset });
+      const xs = x.subarray(xRowOffset * K, (xRowOffset + m) * K);
+      const expected = Float64Array.from(y0);
+      matmulNT(xs, w, m, K, N).forEach((v, j) => (expected[yRowOffset * N + j] += v));
+      // y + dot adds one rounding of a value below 1 + Σ|x||w| to the dot product's error.
+      const r = compare(await readF32(gpu, yb), expected, tolerance(xs, w, m, K, N) + EPS32 * (1 + matmulAbsMax(xs, w, m, K, N)));
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [xb, wb, yb].forEach((b) => b.destroy());
+    });
+  });
+
+  test('one op encoded in two submits with different m and offsets', async () => {
+    const gpu = await testGpu();
+    const random = rng(11);
+    const [K, N] = [64, 93];
+    const x = randomF32(8 * K, random);
+    const w = randomF32(N * K, random);
+    await withGpuErrors(gpu, async () => {
+      const xb = uploadF32(gpu, 'x', x);
+      const wb = uploadF32(gpu, 'w', w);
+      const yb = uploadF32(gpu, 'y', new Float32Array(8 * N));
+      const op = createGemv(gpu, { x: xb, w: wb, y: yb, K, N });
+      run(gpu, op, { m: 3 });
+      // Row 2 of the second call overwrites row 2 of the first: the params must have changed.
+      run(gpu, op, { m: 1, xRowOffset: 7, yRowOffset: 2 });
+      const all = matmulNT(x, w, 8, K, N);
+      const expected = all.slice().fill(0, 3 * N);
+      expected.set(all.subarray(7 * N, 8 * N), 2 * N);
+      const r = compare(await readF32(gpu, yb), expected, tolerance(x, w, 8, K, N));
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [xb, wb, yb].forEach((b) => b.destroy());
+    });
+  });
+
+  test('a dispatch split over x and y computes every row once', async () => {
+    const gpu = await testGpu();
+    const random = rng(3);
+    // 3 tokens × 24 row groups = 72 workgroups; a limit of 7 per dimension dispatches
+    // 7 × 11 = 77, so the shader must unflatten the index and idle the 5 extra.
+    const [m, K, N] = [3, 64, 93];
+    const x = randomF32(m * K, random);
+    const w = randomF32(N * K, random);
+    await withGpuErrors(gpu, async () => {
+      const xb = uploadF32(gpu, 'x', x);
+      const wb = uploadF32(gpu, 'w', w);
+      const yb = uploadF32(gpu, 'y', new Float32Array(m * N + 1).fill(-1));
+      const op = createGemv(withDispatchLimit(gpu, 7), { x: xb, w: wb, y: yb, K, N });
+      run(gpu, op, { m });
+      const expected = [...matmulNT(x, w, m, K, N), -1];
+      const r = compare(await readF32(gpu, yb), expected, tolerance(x, w, m, K, N));
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [xb, wb, yb].forEach((b) => b.destroy());
+    });
+  });
+});

@@ -1,0 +1,108 @@
+import { describe, expect, test } from 'vitest';
+import { compare, randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { swiglu } from '../../../test/reference/linalg.ts';
+import { readF32, uploadF32 } from '../buffers.ts';
+import type { Gpu } from '../device.ts';
+import type { KernelOp } from '../kernel.ts';
+import { createSwiglu } from './swiglu.ts';
+
+const EPS32 = 2 ** -23;
+
+/**
+ * The same device, reporting a tiny maxComputeWorkgroupsPerDimension so that a
+ * small dispatch takes the 2-D split a long prompt would need; reaching the real
+ * limit of 65535 would take SwiftShader minutes.
+ */
+function withDispatchLimit(gpu: Gpu, maxPerDim: number): Gpu {
+  const limits = new Proxy(gpu.device.limits, {
+    get: (t, p) => (p === 'maxComputeWorkgroupsPerDimension' ? maxPerDim : t[p as keyof GPUSupportedLimits]),
+  });
+  const device = new Proxy(gpu.device, {
+    get: (t, p) => {
+      if (p === 'limits') return limits;
+      const v = t[p as keyof GPUDevice];
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  return { ...gpu, device };
+}
+
+function run<D>(gpu: Gpu, op: KernelOp<D>, dyn: D): void {
+  const encoder = gpu.device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  op.encode(pass, dyn);
+  pass.end();
+  gpu.device.queue.submit([encoder.finish()]);
+}
+
+describe('swiglu', () => {
+  const F = 67;
+
+  test('matches the float64 reference over m rows, in two submits with different m', async () => {
+    const gpu = await testGpu();
+    const random = rng(31);
+    const rows = 8;
+    const gScale = 6;
+    const gate = randomF32(rows * F, random, gScale);
+    const up = randomF32(rows * F, random);
+    await withGpuErrors(gpu, async () => {
+      const gb = uploadF32(gpu, 'gate', gate);
+      const ub = uploadF32(gpu, 'up', up);
+      const ob = uploadF32(gpu, 'out', new Float32Array(rows * F).fill(7));
+      const op = createSwiglu(gpu, { gate: gb, up: ub, out: ob, F });
+      expect(op.label).toBe('swiglu_f32_wg256');
+      run(gpu, op, { m: 1 });
+      // The second call must reach row 6, so its count was rewritten; row 7 stays 7.
+      run(gpu, op, { m: 7 });
+      const expected = swiglu(gate, up).fill(7, 7 * F);
+      // WGSL allows exp an error of 3 + 2|g| ULP, which carries into 1 + e^(−g) and
+      // the quotient; division (2.5 ULP) and the product (0.5 ULP) add a few more.
+      const rtol = (3 + 2 * gScale + 6) * EPS32;
+      const r = compare(await readF32(gpu, ob), expected, 0, rtol);
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [gb, ub, ob].forEach((b) => b.destroy());
+    });
+  });
+
+  test('saturates without NaN far from zero', async () => {
+    const gpu = await testGpu();
+    // e^(−g) overflows to inf for g = −100 and −1e30, and underflows to 0 for g = 100 and 1e30.
+    const gate = new Float32Array([-100, -1e30, 100, 1e30, 0]);
+    const up = new Float32Array([3, -3, 0.5, 2, 5]);
+    await withGpuErrors(gpu, async () => {
+      const gb = uploadF32(gpu, 'gate', gate);
+      const ub = uploadF32(gpu, 'up', up);
+      const ob = uploadF32(gpu, 'out', new Float32Array(gate.length));
+      const op = createSwiglu(gpu, { gate: gb, up: ub, out: ob, F: gate.length });
+      run(gpu, op, { m: 1 });
+      // silu(−100) ≈ −3.7e−42 is subnormal, which a GPU may flush to zero: atol is the
+      // smallest normal f32. The saturated results are exact up to the final product's rounding.
+      const r = compare(await readF32(gpu, ob), swiglu(gate, up), 2 ** -126, EPS32);
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [gb, ub, ob].forEach((b) => b.destroy());
+    });
+  });
+
+  test('a dispatch split over x and y writes every element once', async () => {
+    const gpu = await testGpu();
+    const random = rng(32);
+    // 37 × 67 = 2479 elements = 10 workgroups of 256, dispatched as 3 × 4.
+    const m = 37;
+    const gate = randomF32(m * F, random);
+    const up = randomF32(m * F, random);
+    await withGpuErrors(gpu, async () => {
+      const gb = uploadF32(gpu, 'gate', gate);
+      const ub = uploadF32(gpu, 'up', up);
+      const ob = uploadF32(gpu, 'out', new Float32Array(m * F + 1).fill(7));
+      const op = createSwiglu(withDispatchLimit(gpu, 3), { gate: gb, up: ub, out: ob, F });
+      run(gpu, op, { m });
+      // |g| ≤ 1 here: exp's bound is 5 ULP, plus the division and product as above.
+      const r = compare(await readF32(gpu, ob), [...swiglu(gate, up), 7], 0, 11 * EPS32);
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [gb, ub, ob].forEach((b) => b.destroy());
+    });
+  });
+});

@@ -1,0 +1,51 @@
+import code from '../../../shaders/swiglu.wgsl?raw';
+import type { Gpu } from '../device.ts';
+import { dispatch1d, type KernelOp } from '../kernel.ts';
+import { Params } from '../params.ts';
+
+export interface SwigluOptions {
+  /** [rows, F] f32: the gate projection. */
+  gate: GPUBuffer;
+  /** [rows, F] f32: the up projection. */
+  up: GPUBuffer;
+  /** [rows, F] f32. */
+  out: GPUBuffer;
+  F: number;
+  label?: string;
+}
+
+const WG = 256;
+
+/** out[j] = silu(gate[j]) · up[j] for j < m·F. */
+export function createSwiglu(gpu: Gpu, o: SwigluOptions): KernelOp<{ m: number }> {
+  const key = `swiglu_f32_wg${WG}`;
+  const label = o.label ?? key;
+  const pipeline = gpu.pipelines.get({ key, code, constants: { WG } });
+  const params = new Params(gpu.device, { count: 'u32' }, `${label} params`);
+  const bindGroup = gpu.device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: o.gate } },
+      { binding: 1, resource: { buffer: o.up } },
+      { binding: 2, resource: { buffer: o.out } },
+      { binding: 3, resource: { buffer: params.buffer } },
+    ],
+  });
+  const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
+  return {
+    label,
+    encode(pass, { m }) {
+      const count = m * o.F;
+      if ([o.gate, o.up, o.out].some((b) => count * 4 > b.size)) throw new RangeError(`swiglu: m=${m} rows exceed gate, up or out`);
+      if (count === 0) return;
+      params.write({ count });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      dispatch1d(pass, Math.ceil(count / WG), maxPerDim);
+    },
+    destroy() {
+      params.destroy();
+    },
+  };
+}
