@@ -1,5 +1,6 @@
 // Helpers for GPU tests that run both in Chromium and in Node on Dawn.
 import { createGpu, type Gpu } from '../src/gpu/device.ts';
+import type { KernelOp } from '../src/gpu/kernel.ts';
 
 let shared: Promise<Gpu> | undefined;
 
@@ -26,6 +27,33 @@ export async function withGpuErrors<T>(gpu: Gpu, fn: () => Promise<T>): Promise<
     if (err) throw new Error(`GPU error: ${err.message}`);
   }
   return result;
+}
+
+/** Encodes one op in its own command buffer and submits it. */
+export function runOp<D>(gpu: Gpu, op: KernelOp<D>, dyn: D): void {
+  const encoder = gpu.device.createCommandEncoder({ label: op.label });
+  const pass = encoder.beginComputePass({ label: op.label });
+  op.encode(pass, dyn);
+  pass.end();
+  gpu.device.queue.submit([encoder.finish()]);
+}
+
+/**
+ * The same device with a lower maxComputeWorkgroupsPerDimension, so tests reach the
+ * multi-dimension dispatch path without launching 65536 workgroups on a CPU GPU.
+ */
+export function withDispatchLimit(gpu: Gpu, maxPerDim: number): Gpu {
+  const limits = new Proxy(gpu.device.limits, {
+    get: (t, p) => (p === 'maxComputeWorkgroupsPerDimension' ? maxPerDim : t[p as keyof GPUSupportedLimits]),
+  });
+  const device = new Proxy(gpu.device, {
+    get: (t, p) => {
+      if (p === 'limits') return limits;
+      const v = t[p as keyof GPUDevice];
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  return { ...gpu, device };
 }
 
 /** Deterministic PRNG (mulberry32) so a failing random shape can be reproduced. */

@@ -1,10 +1,10 @@
 import type { Gpu } from './device.ts';
 
-export const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-
 /** A storage buffer whose size is rounded up to 4 bytes, as writeBuffer requires. */
 export function createStorage(gpu: Gpu, label: string, byteLength: number): GPUBuffer {
-  return gpu.device.createBuffer({ label, size: Math.max(4, Math.ceil(byteLength / 4) * 4), usage: STORAGE });
+  // GPUBufferUsage is read at call time: in Node it exists only once Dawn's globals are installed.
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  return gpu.device.createBuffer({ label, size: Math.max(4, Math.ceil(byteLength / 4) * 4), usage });
 }
 
 export function uploadF32(gpu: Gpu, label: string, data: Float32Array): GPUBuffer {

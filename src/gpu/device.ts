@@ -1,4 +1,4 @@
-import { DeviceLostError, WebGPUUnavailableError } from '../protocol/errors.ts';
+import { DeviceLostError, WebGPUUnavailableError, type PocketHubError } from '../protocol/errors.ts';
 import { PipelineCache } from './pipelines.ts';
 
 /** A device plus what every kernel wrapper needs from it. Knows nothing of models. */
@@ -36,6 +36,6 @@ export async function createGpu(gpu: GPU | undefined = globalThis.navigator?.gpu
   return { device, pipelines: new PipelineCache(device), adapterName, lost: device.lost };
 }
 
-export function deviceLostError(info: GPUDeviceLostInfo): DeviceLostError {
+export function deviceLostError(info: GPUDeviceLostInfo): PocketHubError {
   return new DeviceLostError(`The GPU device was lost (${info.reason}): ${info.message}`);
 }

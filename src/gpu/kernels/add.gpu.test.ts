@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { compare, randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { compare, randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { add } from '../../../test/reference/linalg.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
@@ -14,27 +14,6 @@ const RTOL = 2 ** -24;
  * small dispatch takes the 2-D split a long prompt would need; reaching the real
  * limit of 65535 would take SwiftShader minutes.
  */
-function withDispatchLimit(gpu: Gpu, maxPerDim: number): Gpu {
-  const limits = new Proxy(gpu.device.limits, {
-    get: (t, p) => (p === 'maxComputeWorkgroupsPerDimension' ? maxPerDim : t[p as keyof GPUSupportedLimits]),
-  });
-  const device = new Proxy(gpu.device, {
-    get: (t, p) => {
-      if (p === 'limits') return limits;
-      const v = t[p as keyof GPUDevice];
-      return typeof v === 'function' ? v.bind(t) : v;
-    },
-  });
-  return { ...gpu, device };
-}
-
-function run<D>(gpu: Gpu, op: KernelOp<D>, dyn: D): void {
-  const encoder = gpu.device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  op.encode(pass, dyn);
-  pass.end();
-  gpu.device.queue.submit([encoder.finish()]);
-}
 
 describe('add', () => {
   const D = 67;
@@ -50,9 +29,9 @@ describe('add', () => {
       const yb = uploadF32(gpu, 'y', y);
       const op = createAdd(gpu, { x: xb, y: yb, D });
       expect(op.label).toBe('add_f32_wg256');
-      run(gpu, op, { m: 7 });
+      runOp(gpu, op, { m: 7 });
       // m = 1 adds row 0 a second time: the count must have been rewritten.
-      run(gpu, op, { m: 1 });
+      runOp(gpu, op, { m: 1 });
       const expected = add(x, y);
       expected.set(x.subarray(7 * D), 7 * D);
       // Row 0 went through two additions; the first one's f32 result is known exactly.
@@ -75,7 +54,7 @@ describe('add', () => {
       const xb = uploadF32(gpu, 'x', x);
       const yb = uploadF32(gpu, 'y', y);
       const op = createAdd(withDispatchLimit(gpu, 3), { x: xb, y: yb, D });
-      run(gpu, op, { m });
+      runOp(gpu, op, { m });
       const expected = add(x, y);
       expected[m * D] = x[m * D];
       const r = compare(await readF32(gpu, xb), expected, 0, RTOL);

@@ -1,18 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { randomF32, rng, runOp, testGpu, withGpuErrors } from '../../../test/gpu.ts';
 import { argmax } from '../../../test/reference/linalg.ts';
 import { readU32, uploadF32, uploadU32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
 import type { KernelOp } from '../kernel.ts';
 import { createArgmax } from './argmax.ts';
-
-function run<D>(gpu: Gpu, op: KernelOp<D>, dyn: D): void {
-  const encoder = gpu.device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  op.encode(pass, dyn);
-  pass.end();
-  gpu.device.queue.submit([encoder.finish()]);
-}
 
 async function argmaxOnGpu(gpu: Gpu, logits: Float32Array, N: number, rowOffsets: number[]): Promise<number[]> {
   const lb = uploadF32(gpu, 'logits', logits);
@@ -21,7 +13,7 @@ async function argmaxOnGpu(gpu: Gpu, logits: Float32Array, N: number, rowOffsets
   const found: number[] = [];
   // Each row in its own submit, so the row offset must be rewritten between them.
   for (const rowOffset of rowOffsets) {
-    run(gpu, op, { rowOffset });
+    runOp(gpu, op, { rowOffset });
     found.push((await readU32(gpu, ob, 1))[0]);
   }
   op.destroy();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { embedding } from '../../../test/reference/linalg.ts';
 import { readF32, uploadF32, uploadU32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
@@ -11,27 +11,6 @@ import { createEmbedding } from './embedding.ts';
  * small dispatch takes the 2-D split a long prompt would need; reaching the real
  * limit of 65535 would take SwiftShader minutes.
  */
-function withDispatchLimit(gpu: Gpu, maxPerDim: number): Gpu {
-  const limits = new Proxy(gpu.device.limits, {
-    get: (t, p) => (p === 'maxComputeWorkgroupsPerDimension' ? maxPerDim : t[p as keyof GPUSupportedLimits]),
-  });
-  const device = new Proxy(gpu.device, {
-    get: (t, p) => {
-      if (p === 'limits') return limits;
-      const v = t[p as keyof GPUDevice];
-      return typeof v === 'function' ? v.bind(t) : v;
-    },
-  });
-  return { ...gpu, device };
-}
-
-function run<D>(gpu: Gpu, op: KernelOp<D>, dyn: D): void {
-  const encoder = gpu.device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  op.encode(pass, dyn);
-  pass.end();
-  gpu.device.queue.submit([encoder.finish()]);
-}
 
 // A lookup copies f32 values, so every comparison here is exact.
 describe('embedding', () => {
@@ -48,7 +27,7 @@ describe('embedding', () => {
       const ob = uploadF32(gpu, 'out', new Float32Array((m + 1) * D).fill(9));
       const op = createEmbedding(gpu, { ids: idb, table: tb, out: ob, D, V });
       expect(op.label).toBe('embedding_f32_wg256');
-      run(gpu, op, { m });
+      runOp(gpu, op, { m });
       expect([...(await readF32(gpu, ob))]).toEqual([...embedding(ids, table, D, V), ...new Array(D).fill(9)]);
       op.destroy();
       [idb, tb, ob].forEach((b) => b.destroy());
@@ -63,9 +42,9 @@ describe('embedding', () => {
       const tb = uploadF32(gpu, 'table', table);
       const ob = uploadF32(gpu, 'out', new Float32Array(7 * D));
       const op = createEmbedding(gpu, { ids: idb, table: tb, out: ob, D, V });
-      run(gpu, op, { m: 7 });
+      runOp(gpu, op, { m: 7 });
       gpu.device.queue.writeBuffer(idb, 0, new Uint32Array([40, 41]));
-      run(gpu, op, { m: 2 });
+      runOp(gpu, op, { m: 2 });
       const expected = embedding([40, 41, 3, 4, 5, 6, 7], table, D, V);
       expect([...(await readF32(gpu, ob))]).toEqual([...expected]);
       op.destroy();
@@ -83,7 +62,7 @@ describe('embedding', () => {
       const tb = uploadF32(gpu, 'table', table);
       const ob = uploadF32(gpu, 'out', new Float32Array(ids.length * D + 1).fill(9));
       const op = createEmbedding(withDispatchLimit(gpu, 4), { ids: idb, table: tb, out: ob, D, V });
-      run(gpu, op, { m: ids.length });
+      runOp(gpu, op, { m: ids.length });
       expect([...(await readF32(gpu, ob))]).toEqual([...embedding(ids, table, D, V), 9]);
       op.destroy();
       [idb, tb, ob].forEach((b) => b.destroy());

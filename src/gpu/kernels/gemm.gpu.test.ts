@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { compare, randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { compare, randomF32, rng, runOp, testGpu, withGpuErrors } from '../../../test/gpu.ts';
 import { matmulAbsMax, matmulNT } from '../../../test/reference/linalg.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
@@ -17,14 +17,6 @@ const EPS32 = 2 ** -23;
  */
 function tolerance(x: Float32Array, w: Float32Array, m: number, K: number, N: number): number {
   return 2 * Math.sqrt(K) * EPS32 * matmulAbsMax(x, w, m, K, N);
-}
-
-function run<D>(gpu: Gpu, op: KernelOp<D>, dyn: D): void {
-  const encoder = gpu.device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  op.encode(pass, dyn);
-  pass.end();
-  gpu.device.queue.submit([encoder.finish()]);
 }
 
 describe('gemm', () => {
@@ -48,7 +40,7 @@ describe('gemm', () => {
       // Garbage in y proves the plain variant overwrites rather than adds.
       const yb = uploadF32(gpu, 'y', randomF32(m * N, random, 100));
       const op = createGemm(gpu, { x: xb, w: wb, y: yb, K, N });
-      run(gpu, op, { m });
+      runOp(gpu, op, { m });
       const r = compare(await readF32(gpu, yb), matmulNT(x, w, m, K, N), tolerance(x, w, m, K, N));
       expect(r.count, r.table).toBe(0);
       op.destroy();
@@ -69,7 +61,7 @@ describe('gemm', () => {
       const yb = uploadF32(gpu, 'y', y0);
       const op = createGemm(gpu, { x: xb, w: wb, y: yb, K, N, accumulate: true });
       expect(op.label).toBe('gemm_f32_t64x64_k16_acc');
-      run(gpu, op, { m, xRowOffset, yRowOffset });
+      runOp(gpu, op, { m, xRowOffset, yRowOffset });
       const xs = x.subarray(xRowOffset * K, (xRowOffset + m) * K);
       const expected = Float64Array.from(y0);
       matmulNT(xs, w, m, K, N).forEach((v, j) => (expected[yRowOffset * N + j] += v));
@@ -92,9 +84,9 @@ describe('gemm', () => {
       const wb = uploadF32(gpu, 'w', w);
       const yb = uploadF32(gpu, 'y', new Float32Array(40 * N));
       const op = createGemm(gpu, { x: xb, w: wb, y: yb, K, N });
-      run(gpu, op, { m: 37 });
+      runOp(gpu, op, { m: 37 });
       // Rows 3..4 of the second call overwrite rows 3..4 of the first: the params must have changed.
-      run(gpu, op, { m: 2, xRowOffset: 38, yRowOffset: 3 });
+      runOp(gpu, op, { m: 2, xRowOffset: 38, yRowOffset: 3 });
       const all = matmulNT(x, w, 40, K, N);
       const expected = all.slice(0, 40 * N).fill(0, 37 * N);
       expected.set(all.subarray(38 * N, 40 * N), 3 * N);
@@ -112,7 +104,7 @@ describe('gemm', () => {
       const wb = uploadF32(gpu, 'w', new Float32Array(4 * 8));
       const yb = uploadF32(gpu, 'y', new Float32Array(2 * 4));
       const op = createGemm(gpu, { x: xb, w: wb, y: yb, K: 8, N: 4 });
-      expect(() => run(gpu, op, { m: 2, yRowOffset: 1 })).toThrow(RangeError);
+      expect(() => runOp(gpu, op, { m: 2, yRowOffset: 1 })).toThrow(RangeError);
       expect(() => createGemm(gpu, { x: xb, w: wb, y: yb, K: 8, N: 5 })).toThrow(RangeError);
       op.destroy();
       [xb, wb, yb].forEach((b) => b.destroy());

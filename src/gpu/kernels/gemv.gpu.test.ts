@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { compare, randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { compare, randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { matmulAbsMax, matmulNT } from '../../../test/reference/linalg.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
@@ -24,38 +24,21 @@ function tolerance(x: Float32Array, w: Float32Array, m: number, K: number, N: nu
  * small dispatch takes the 2-D split that a 150k-row LM head would need; reaching
  * the real limit of 65535 would take SwiftShader minutes.
  */
-function withDispatchLimit(gpu: Gpu, maxPerDim: number): Gpu {
-  const limits = new Proxy(gpu.device.limits, {
-    get: (t, p) => (p === 'maxComputeWorkgroupsPerDimension' ? maxPerDim : t[p as keyof GPUSupportedLimits]),
-  });
-  const device = new Proxy(gpu.device, {
-    get: (t, p) => {
-      if (p === 'limits') return limits;
-      const v = t[p as keyof GPUDevice];
-      return typeof v === 'function' ? v.bind(t) : v;
-    },
-  });
-  return { ...gpu, device };
-}
-
-function run<D>(gpu: Gpu, op: KernelOp<D>, dyn: D): void {
-  const encoder = gpu.device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  op.encode(pass, dyn);
-  pass.end();
-  gpu.device.queue.submit([encoder.finish()]);
-}
 
 describe('gemv', () => {
   // K % 4 picks the variant: 67 the scalar loads, 64 and 260 the vec4 loads; N = 93
   // leaves a partial group of 4 rows, and K = 260 wraps the 64 lanes' stride. m = 37
   // runs once only: 37 × 24 workgroups of 256 invocations already cost SwiftShader ~0.5 s.
   const shapes: [m: number, K: number, N: number, variant: string][] = [
-    [1, 67, 93, 'gemv_f32_scalar_wg256_r4'],
-    [7, 67, 93, 'gemv_f32_scalar_wg256_r4'],
-    [37, 67, 93, 'gemv_f32_scalar_wg256_r4'],
-    [1, 64, 93, 'gemv_f32_vec4_wg256_r4'],
-    [7, 260, 173, 'gemv_f32_vec4_wg256_r4'],
+    // The lanes per row grow with K (4 to 64), so these cover each reduction width.
+    [1, 67, 93, 'gemv_f32_scalar_wg256_t8'],
+    [7, 67, 93, 'gemv_f32_scalar_wg256_t8'],
+    [37, 67, 93, 'gemv_f32_scalar_wg256_t8'],
+    [1, 64, 93, 'gemv_f32_vec4_wg256_t4'],
+    [7, 260, 173, 'gemv_f32_vec4_wg256_t8'],
+    [1, 301, 37, 'gemv_f32_scalar_wg256_t32'],
+    [2, 1101, 11, 'gemv_f32_scalar_wg256_t64'],
+    [1, 4100, 5, 'gemv_f32_vec4_wg256_t64'],
   ];
 
   test.each(shapes)('m=%i K=%i N=%i (%s) matches the float64 reference', async (m, K, N, variant) => {
@@ -70,7 +53,7 @@ describe('gemv', () => {
       const yb = uploadF32(gpu, 'y', randomF32(m * N, random, 100));
       const op = createGemv(gpu, { x: xb, w: wb, y: yb, K, N });
       expect(op.label).toBe(variant);
-      run(gpu, op, { m });
+      runOp(gpu, op, { m });
       const r = compare(await readF32(gpu, yb), matmulNT(x, w, m, K, N), tolerance(x, w, m, K, N));
       expect(r.count, r.table).toBe(0);
       op.destroy();
@@ -91,7 +74,7 @@ describe('gemv', () => {
       const yb = uploadF32(gpu, 'y', y0);
       const op = createGemv(gpu, { x: xb, w: wb, y: yb, K, N, accumulate: true });
       expect(op.label.endsWith('_acc')).toBe(true);
-      run(gpu, op, { m, xRowOffset, yRowOffset });
+      runOp(gpu, op, { m, xRowOffset, yRowOffset });
       const xs = x.subarray(xRowOffset * K, (xRowOffset + m) * K);
       const expected = Float64Array.from(y0);
       matmulNT(xs, w, m, K, N).forEach((v, j) => (expected[yRowOffset * N + j] += v));
@@ -114,9 +97,9 @@ describe('gemv', () => {
       const wb = uploadF32(gpu, 'w', w);
       const yb = uploadF32(gpu, 'y', new Float32Array(8 * N));
       const op = createGemv(gpu, { x: xb, w: wb, y: yb, K, N });
-      run(gpu, op, { m: 3 });
+      runOp(gpu, op, { m: 3 });
       // Row 2 of the second call overwrites row 2 of the first: the params must have changed.
-      run(gpu, op, { m: 1, xRowOffset: 7, yRowOffset: 2 });
+      runOp(gpu, op, { m: 1, xRowOffset: 7, yRowOffset: 2 });
       const all = matmulNT(x, w, 8, K, N);
       const expected = all.slice().fill(0, 3 * N);
       expected.set(all.subarray(7 * N, 8 * N), 2 * N);
@@ -140,7 +123,7 @@ describe('gemv', () => {
       const wb = uploadF32(gpu, 'w', w);
       const yb = uploadF32(gpu, 'y', new Float32Array(m * N + 1).fill(-1));
       const op = createGemv(withDispatchLimit(gpu, 7), { x: xb, w: wb, y: yb, K, N });
-      run(gpu, op, { m });
+      runOp(gpu, op, { m });
       const expected = [...matmulNT(x, w, m, K, N), -1];
       const r = compare(await readF32(gpu, yb), expected, tolerance(x, w, m, K, N));
       expect(r.count, r.table).toBe(0);

@@ -6,13 +6,23 @@ import { checkMatmulOptions, checkMatmulRows, MATMUL_PARAMS, type MatmulDyn, typ
 
 /** Invocations per workgroup. */
 const WG = 256;
+/** Loads (vec4 or f32) each lane should make along a row before the lanes fold their sums. */
+const LOADS_PER_LANE = 16;
+const MIN_THREADS_PER_ROW = 4;
+const MAX_THREADS_PER_ROW = 64;
+
 /**
- * Lanes that share one weight row. 64 lanes × 4 floats cover 256 weights per pass,
- * so a 2048-wide row takes 8 passes before the 6-step reduction; a power of two.
+ * Lanes that share one weight row: a power of two sized from K. Short rows get few lanes,
+ * so a workgroup covers many rows and idle lanes do not sit through the tree reduction
+ * (on SwiftShader, where a barrier costs a fiber switch per invocation, 64 lanes on a
+ * 64-wide row made a 64×512 GEMV 20× slower); long rows get up to 64 lanes, whose
+ * 256-weight stride keeps neighbouring lanes on neighbouring addresses.
  */
-const THREADS_PER_ROW = 64;
-/** Output rows per workgroup; passed to the shader too, so the dispatch cannot drift from it. */
-const ROWS = WG / THREADS_PER_ROW;
+export function gemvThreadsPerRow(loadsPerRow: number): number {
+  let threads = MIN_THREADS_PER_ROW;
+  while (threads < MAX_THREADS_PER_ROW && threads * LOADS_PER_LANE < loadsPerRow) threads *= 2;
+  return threads;
+}
 
 /**
  * GEMV for decode: the same contract as createGemm, tuned for m = 1 (one token)
@@ -22,7 +32,10 @@ const ROWS = WG / THREADS_PER_ROW;
 export function createGemv(gpu: Gpu, o: MatmulOptions): KernelOp<MatmulDyn> {
   checkMatmulOptions(gpu, o, 'gemv');
   const width = o.K % 4 === 0 ? 'vec4' : 'scalar';
-  const key = `gemv_f32_${width}_wg${WG}_r${ROWS}${o.accumulate ? '_acc' : ''}`;
+  const THREADS_PER_ROW = gemvThreadsPerRow(width === 'vec4' ? o.K / 4 : o.K);
+  // Output rows per workgroup; passed to the shader too, so the dispatch cannot drift from it.
+  const ROWS = WG / THREADS_PER_ROW;
+  const key = `gemv_f32_${width}_wg${WG}_t${THREADS_PER_ROW}${o.accumulate ? '_acc' : ''}`;
   const label = o.label ?? key;
   const pipeline = gpu.pipelines.get({
     key,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { compare, randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { compare, randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { rmsnorm } from '../../../test/reference/linalg.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
@@ -24,27 +24,6 @@ function rtol(D: number): number {
  * small dispatch takes the 2-D split a long prompt would need; reaching the real
  * limit of 65535 would take SwiftShader minutes.
  */
-function withDispatchLimit(gpu: Gpu, maxPerDim: number): Gpu {
-  const limits = new Proxy(gpu.device.limits, {
-    get: (t, p) => (p === 'maxComputeWorkgroupsPerDimension' ? maxPerDim : t[p as keyof GPUSupportedLimits]),
-  });
-  const device = new Proxy(gpu.device, {
-    get: (t, p) => {
-      if (p === 'limits') return limits;
-      const v = t[p as keyof GPUDevice];
-      return typeof v === 'function' ? v.bind(t) : v;
-    },
-  });
-  return { ...gpu, device };
-}
-
-function run<D>(gpu: Gpu, op: KernelOp<D>, dyn: D): void {
-  const encoder = gpu.device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  op.encode(pass, dyn);
-  pass.end();
-  gpu.device.queue.submit([encoder.finish()]);
-}
 
 describe('rmsnorm', () => {
   const eps = 1e-5;
@@ -68,7 +47,7 @@ describe('rmsnorm', () => {
       const ob = uploadF32(gpu, 'out', new Float32Array(rows * D).fill(7));
       const op = createRmsnorm(gpu, { x: xb, weight: wb, out: ob, D, eps });
       expect(op.label).toBe('rmsnorm_f32_wg256');
-      run(gpu, op, { m, rowOffset });
+      runOp(gpu, op, { m, rowOffset });
       const expected = new Float64Array(rows * D).fill(7);
       expected.set(rmsnorm(x.subarray(rowOffset * D, (rowOffset + m) * D), weight, m, D, eps), rowOffset * D);
       const r = compare(await readF32(gpu, ob), expected, 0, rtol(D));
@@ -86,7 +65,7 @@ describe('rmsnorm', () => {
       const wb = uploadF32(gpu, 'weight', new Float32Array(D).fill(1));
       const ob = uploadF32(gpu, 'out', new Float32Array(D).fill(7));
       const op = createRmsnorm(gpu, { x: xb, weight: wb, out: ob, D, eps });
-      run(gpu, op, { m: 1 });
+      runOp(gpu, op, { m: 1 });
       expect([...(await readF32(gpu, ob))]).toEqual(new Array(D).fill(0));
       op.destroy();
       [xb, wb, ob].forEach((b) => b.destroy());
@@ -104,11 +83,11 @@ describe('rmsnorm', () => {
       const wb = uploadF32(gpu, 'weight', weight);
       const ob = uploadF32(gpu, 'out', new Float32Array(rows * D));
       const op = createRmsnorm(gpu, { x: xb, weight: wb, out: ob, D, eps });
-      run(gpu, op, { m: 2 });
-      run(gpu, op, { m: 1, rowOffset: 4 });
+      runOp(gpu, op, { m: 2 });
+      runOp(gpu, op, { m: 1, rowOffset: 4 });
       // 4 rows under a limit of 3 workgroups per dimension: dispatched as 3 × 2, 2 idle.
       const split = createRmsnorm(withDispatchLimit(gpu, 3), { x: xb, weight: wb, out: ob, D, eps });
-      run(gpu, split, { m: 4, rowOffset: 5 });
+      runOp(gpu, split, { m: 4, rowOffset: 5 });
       const expected = rmsnorm(x, weight, rows, D, eps).fill(0, 2 * D, 4 * D);
       const r = compare(await readF32(gpu, ob), expected, 0, rtol(D));
       expect(r.count, r.table).toBe(0);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { compare, randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { compare, randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { swiglu } from '../../../test/reference/linalg.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
@@ -13,27 +13,6 @@ const EPS32 = 2 ** -23;
  * small dispatch takes the 2-D split a long prompt would need; reaching the real
  * limit of 65535 would take SwiftShader minutes.
  */
-function withDispatchLimit(gpu: Gpu, maxPerDim: number): Gpu {
-  const limits = new Proxy(gpu.device.limits, {
-    get: (t, p) => (p === 'maxComputeWorkgroupsPerDimension' ? maxPerDim : t[p as keyof GPUSupportedLimits]),
-  });
-  const device = new Proxy(gpu.device, {
-    get: (t, p) => {
-      if (p === 'limits') return limits;
-      const v = t[p as keyof GPUDevice];
-      return typeof v === 'function' ? v.bind(t) : v;
-    },
-  });
-  return { ...gpu, device };
-}
-
-function run<D>(gpu: Gpu, op: KernelOp<D>, dyn: D): void {
-  const encoder = gpu.device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  op.encode(pass, dyn);
-  pass.end();
-  gpu.device.queue.submit([encoder.finish()]);
-}
 
 describe('swiglu', () => {
   const F = 67;
@@ -51,9 +30,9 @@ describe('swiglu', () => {
       const ob = uploadF32(gpu, 'out', new Float32Array(rows * F).fill(7));
       const op = createSwiglu(gpu, { gate: gb, up: ub, out: ob, F });
       expect(op.label).toBe('swiglu_f32_wg256');
-      run(gpu, op, { m: 1 });
+      runOp(gpu, op, { m: 1 });
       // The second call must reach row 6, so its count was rewritten; row 7 stays 7.
-      run(gpu, op, { m: 7 });
+      runOp(gpu, op, { m: 7 });
       const expected = swiglu(gate, up).fill(7, 7 * F);
       // WGSL allows exp an error of 3 + 2|g| ULP, which carries into 1 + e^(−g) and
       // the quotient; division (2.5 ULP) and the product (0.5 ULP) add a few more.
@@ -75,7 +54,7 @@ describe('swiglu', () => {
       const ub = uploadF32(gpu, 'up', up);
       const ob = uploadF32(gpu, 'out', new Float32Array(gate.length));
       const op = createSwiglu(gpu, { gate: gb, up: ub, out: ob, F: gate.length });
-      run(gpu, op, { m: 1 });
+      runOp(gpu, op, { m: 1 });
       // silu(−100) ≈ −3.7e−42 is subnormal, which a GPU may flush to zero: atol is the
       // smallest normal f32. The saturated results are exact up to the final product's rounding.
       const r = compare(await readF32(gpu, ob), swiglu(gate, up), 2 ** -126, EPS32);
@@ -97,7 +76,7 @@ describe('swiglu', () => {
       const ub = uploadF32(gpu, 'up', up);
       const ob = uploadF32(gpu, 'out', new Float32Array(m * F + 1).fill(7));
       const op = createSwiglu(withDispatchLimit(gpu, 3), { gate: gb, up: ub, out: ob, F });
-      run(gpu, op, { m });
+      runOp(gpu, op, { m });
       // |g| ≤ 1 here: exp's bound is 5 ULP, plus the division and product as above.
       const r = compare(await readF32(gpu, ob), [...swiglu(gate, up), 7], 0, 11 * EPS32);
       expect(r.count, r.table).toBe(0);

@@ -1,0 +1,154 @@
+// Flash-decoding, pass 1: one query token (at position pos0) attends to keys 0 ..= pos0,
+// split into chunks of tilesPerSplit * TILE keys. A workgroup takes one chunk and HEADS query
+// heads that share one KV head, so each K/V element is read once for all of them, and writes
+// per head the unnormalised output, running max and sum (online softmax) for
+// attention_reduce.wgsl to combine.
+//
+// Per tile, thread c scores key c for every head; then thread t owns output dims t, t + TILE
+// of every head.
+
+override HEAD_DIM: u32;
+override HEADS: u32;
+const TILE: u32 = 64u;
+// Keys and queries are read as vec4s (the wrapper requires HEAD_DIM % 4 == 0); V is read as
+// f32 so that all TILE threads share the output dims.
+override HEAD_VEC4: u32 = HEAD_DIM / 4u;
+// HEADS <= MAX_HEADS and HEAD_DIM <= TILE * DIM_SLOTS = 128 (checked by the wrapper).
+const MAX_HEADS: u32 = 8u;
+const DIM_SLOTS: u32 = 2u;
+// A finite stand-in for -inf: exp(MASKED - m) is 0 and MASKED - MASKED is not NaN.
+const MASKED: f32 = -1e30;
+
+struct Params {
+  pos0: u32,
+  nHeads: u32,
+  nKvHeads: u32,
+  tilesPerSplit: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q: array<vec4f>;
+@group(0) @binding(2) var<storage, read> kCache: array<vec4f>;
+@group(0) @binding(3) var<storage, read> vCache: array<f32>;
+// [nSplits, nHeads, HEAD_DIM + 2]: unnormalised output, then max, then sum.
+@group(0) @binding(4) var<storage, read_write> partials: array<f32>;
+
+// q stays in storage, where all threads load the same address at once: workgroup memory is
+// kept small because SwiftShader's pipeline compile time grows with it (see attention_prefill.wgsl).
+
+// Per head and key of the tile: scores, reduced in place to their max, then probabilities;
+// at the end the threads' shares of each head's sum, reduced the same way.
+var<workgroup> tile: array<f32, HEADS * TILE>;
+
+// Tree reduction of each head's TILE values in `tile` into its element 0.
+fn reduceTile(t: u32, useMax: bool) {
+  for (var stride = TILE / 2u; stride > 0u; stride /= 2u) {
+    workgroupBarrier();
+    if (t < stride) {
+      for (var g = 0u; g < HEADS; g++) {
+        let a = tile[g * TILE + t];
+        let b = tile[g * TILE + t + stride];
+        tile[g * TILE + t] = select(a + b, max(a, b), useMax);
+      }
+    }
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(TILE)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let split = wg.x;
+  let head0 = wg.y * HEADS;
+  let kvHead = head0 / (params.nHeads / params.nKvHeads);
+  let kvRowStride = params.nKvHeads * HEAD_DIM;
+  let kvHeadOffset = kvHead * HEAD_DIM;
+  // The wrapper launches only splits that start at or before pos0, so each sees a key.
+  let keyStart = split * params.tilesPerSplit * TILE;
+  let keyEnd = min(keyStart + params.tilesPerSplit * TILE, params.pos0 + 1u);
+
+  var m: array<f32, MAX_HEADS>;
+  var lShare: array<f32, MAX_HEADS>;
+  var acc: array<f32, MAX_HEADS * DIM_SLOTS>;
+  for (var g = 0u; g < HEADS; g++) {
+    m[g] = MASKED;
+  }
+
+  for (var key0 = keyStart; key0 < keyEnd; key0 += TILE) {
+    workgroupBarrier();
+    let key = key0 + t;
+    var s: array<f32, MAX_HEADS>;
+    for (var g = 0u; g < HEADS; g++) {
+      s[g] = MASKED;
+    }
+    if (key < keyEnd) {
+      let base = (key * kvRowStride + kvHeadOffset) / 4u;
+      for (var g = 0u; g < HEADS; g++) {
+        s[g] = 0.0;
+      }
+      for (var d = 0u; d < HEAD_VEC4; d++) {
+        let k = kCache[base + d];
+        for (var g = 0u; g < HEADS; g++) {
+          s[g] += dot(q[(head0 + g) * HEAD_VEC4 + d], k);
+        }
+      }
+      for (var g = 0u; g < HEADS; g++) {
+        s[g] *= params.scale;
+      }
+    }
+    for (var g = 0u; g < HEADS; g++) {
+      tile[g * TILE + t] = s[g];
+    }
+    reduceTile(t, true);
+
+    var alpha: array<f32, MAX_HEADS>;
+    for (var g = 0u; g < HEADS; g++) {
+      let mNew = max(m[g], tile[g * TILE]);
+      alpha[g] = exp(m[g] - mNew);
+      m[g] = mNew;
+    }
+    workgroupBarrier();
+    for (var g = 0u; g < HEADS; g++) {
+      let p = exp(s[g] - m[g]);
+      tile[g * TILE + t] = p;
+      lShare[g] = lShare[g] * alpha[g] + p;
+    }
+    workgroupBarrier();
+
+    let nKeys = min(TILE, keyEnd - key0);
+    for (var i = 0u; i < DIM_SLOTS; i++) {
+      let d = t + i * TILE;
+      if (d < HEAD_DIM) {
+        for (var g = 0u; g < HEADS; g++) {
+          acc[g * DIM_SLOTS + i] *= alpha[g];
+        }
+        for (var c = 0u; c < nKeys; c++) {
+          let v = vCache[(key0 + c) * kvRowStride + kvHeadOffset + d];
+          for (var g = 0u; g < HEADS; g++) {
+            acc[g * DIM_SLOTS + i] += tile[g * TILE + c] * v;
+          }
+        }
+      }
+    }
+  }
+
+  workgroupBarrier();
+  for (var g = 0u; g < HEADS; g++) {
+    tile[g * TILE + t] = lShare[g];
+  }
+  reduceTile(t, false);
+
+  for (var g = 0u; g < HEADS; g++) {
+    let dst = (split * params.nHeads + head0 + g) * (HEAD_DIM + 2u);
+    for (var i = 0u; i < DIM_SLOTS; i++) {
+      let d = t + i * TILE;
+      if (d < HEAD_DIM) {
+        partials[dst + d] = acc[g * DIM_SLOTS + i];
+      }
+    }
+    if (t == 0u) {
+      partials[dst + HEAD_DIM] = m[g];
+      partials[dst + HEAD_DIM + 1u] = tile[g * TILE];
+    }
+  }
+}

@@ -1,0 +1,152 @@
+// Causal grouped-query attention over the KV cache for a block of query rows, with online
+// softmax. The query heads that share one KV head are flattened into rows
+// row = token * group + headInGroup, so a workgroup takes ROWS such rows of one KV head and
+// every K/V tile it loads serves all of them. Rows are ordered by token, so a block's causal
+// horizon is that of its last token.
+//
+// Threads form ROWS rows of LANES. Per KV tile of LANES keys, lane c of row r scores key c;
+// then lane c owns output vec4s c and c + LANES of its row.
+
+override HEAD_DIM: u32;
+const ROWS: u32 = 16u;
+const LANES: u32 = 16u;
+// Rows are handled as vec4s (the wrapper requires HEAD_DIM % 4 == 0).
+override HEAD_VEC4: u32 = HEAD_DIM / 4u;
+// HEAD_VEC4 <= LANES * MAX_VEC4_PER_LANE, i.e. HEAD_DIM <= 128 (checked by the wrapper).
+const MAX_VEC4_PER_LANE: u32 = 2u;
+// The K/V tile is padded by one vec4 per row so that the 16 lanes reading 16 key rows at the
+// same offset spread over all memory banks.
+override STRIDE: u32 = HEAD_VEC4 + 1u;
+// A finite stand-in for -inf: exp(MASKED - m) is 0 and MASKED - MASKED is not NaN.
+const MASKED: f32 = -1e30;
+
+struct Params {
+  m: u32,
+  pos0: u32,
+  nHeads: u32,
+  nKvHeads: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> q: array<vec4f>;
+@group(0) @binding(2) var<storage, read> kCache: array<vec4f>;
+@group(0) @binding(3) var<storage, read> vCache: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> out: array<vec4f>;
+
+// Workgroup memory is kept to the K/V tile on purpose: Q is read from storage, where the
+// 16 lanes of a row load the same address (one transaction, cached after the first tile).
+// A Q tile as well would double the memory, and SwiftShader's pipeline compile time grows
+// with workgroup memory size (measured: about 0.7 ms of CPU per float).
+//
+// Holds the K tile, then the V tile of the same keys.
+var<workgroup> kvTile: array<vec4f, LANES * STRIDE>;
+// Scores, then probabilities, of each row for the current tile; finally the rows' sums.
+var<workgroup> pTile: array<f32, ROWS * LANES>;
+
+// vec4 offset of flattened row `row`'s query (or output) vector.
+fn rowOffset(row: u32, kvHead: u32, group: u32) -> u32 {
+  let token = row / group;
+  let head = kvHead * group + row % group;
+  return (token * params.nHeads + head) * HEAD_VEC4;
+}
+
+@compute @workgroup_size(ROWS * LANES)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let group = params.nHeads / params.nKvHeads;
+  let kvHead = wg.y;
+  let nRows = params.m * group;
+  let rowStart = wg.x * ROWS;
+  let r = t / LANES;
+  let lane = t % LANES;
+  // Rows past the end repeat the last row's work so barriers stay uniform; they write nothing.
+  let row = min(rowStart + r, nRows - 1u);
+  let qOffset = rowOffset(row, kvHead, group);
+  let qPos = params.pos0 + row / group;
+  let kvEnd = params.pos0 + (min(rowStart + ROWS, nRows) - 1u) / group + 1u;
+  let kvRowStride = params.nKvHeads * HEAD_VEC4;
+  let kvHeadOffset = kvHead * HEAD_VEC4;
+
+  var m = MASKED;
+  // This lane's share of the row's softmax denominator, rescaled with the row's running max;
+  // the lanes' shares are summed once at the end.
+  var lShare = 0.0;
+  var acc: array<vec4f, MAX_VEC4_PER_LANE>;
+
+  for (var kv0 = 0u; kv0 < kvEnd; kv0 += LANES) {
+    // Keys at or past kvEnd are unwritten cache rows (maybe NaN): zero them, so that a zero
+    // probability times them stays zero.
+    workgroupBarrier();
+    for (var e = t; e < LANES * HEAD_VEC4; e += ROWS * LANES) {
+      let c = e / HEAD_VEC4;
+      let d = e % HEAD_VEC4;
+      var k = vec4f();
+      if (kv0 + c < kvEnd) {
+        k = kCache[(kv0 + c) * kvRowStride + kvHeadOffset + d];
+      }
+      kvTile[c * STRIDE + d] = k;
+    }
+    workgroupBarrier();
+
+    var s = MASKED;
+    if (kv0 + lane <= qPos) {
+      var dotQK = 0.0;
+      for (var d = 0u; d < HEAD_VEC4; d++) {
+        dotQK += dot(q[qOffset + d], kvTile[lane * STRIDE + d]);
+      }
+      s = dotQK * params.scale;
+    }
+    pTile[r * LANES + lane] = s;
+    workgroupBarrier();
+
+    // Key 0 is visible to every row and comes first, so m is finite from the first tile on.
+    var mNew = m;
+    for (var c = 0u; c < LANES; c++) {
+      mNew = max(mNew, pTile[r * LANES + c]);
+    }
+    let alpha = exp(m - mNew);
+    let p = exp(s - mNew);
+    m = mNew;
+    lShare = lShare * alpha + p;
+    workgroupBarrier();
+
+    pTile[r * LANES + lane] = p;
+    for (var e = t; e < LANES * HEAD_VEC4; e += ROWS * LANES) {
+      let c = e / HEAD_VEC4;
+      let d = e % HEAD_VEC4;
+      var v = vec4f();
+      if (kv0 + c < kvEnd) {
+        v = vCache[(kv0 + c) * kvRowStride + kvHeadOffset + d];
+      }
+      kvTile[c * STRIDE + d] = v;
+    }
+    workgroupBarrier();
+
+    for (var i = 0u; i < MAX_VEC4_PER_LANE; i++) {
+      let d = lane + i * LANES;
+      if (d < HEAD_VEC4) {
+        var a = acc[i] * alpha;
+        for (var c = 0u; c < LANES; c++) {
+          a += pTile[r * LANES + c] * kvTile[c * STRIDE + d];
+        }
+        acc[i] = a;
+      }
+    }
+  }
+
+  workgroupBarrier();
+  pTile[r * LANES + lane] = lShare;
+  workgroupBarrier();
+  var l = 0.0;
+  for (var c = 0u; c < LANES; c++) {
+    l += pTile[r * LANES + c];
+  }
+  if (rowStart + r < nRows) {
+    for (var i = 0u; i < MAX_VEC4_PER_LANE; i++) {
+      let d = lane + i * LANES;
+      if (d < HEAD_VEC4) {
+        out[qOffset + d] = acc[i] / l;
+      }
+    }
+  }
+}

@@ -1,0 +1,119 @@
+// Rotary position embedding. One invocation per (token, head, pair j < headDim/2):
+// pairs j < ropeDim/2 are rotated by angle (pos0 + token) * invFreq[j]; in the out-of-place
+// entry point the remaining pairs copy dims (2j, 2j+1), which are exactly the dims past ropeDim.
+// Two entry points because an in-place call binds one buffer, and binding it twice with a
+// writable usage is a validation error.
+
+// false: pairs (2j, 2j+1) as in GGUF / llama2.c; true: pairs (j, j + ropeDim/2) as in HF checkpoints.
+override HALVES: bool;
+const WORKGROUP: u32 = 64u;
+// π/2 in three parts (Cody-Waite): q * HALF_PI_1 is exact in f32 for q < 2^16 (HALF_PI_1 has
+// 8 significant bits), so angles up to about 1e5 radians reduce without losing their low bits.
+const HALF_PI_1: f32 = 1.5703125;
+const HALF_PI_2: f32 = 4.837512969970703125e-4;
+const HALF_PI_3: f32 = 7.54978995489188216e-8;
+const TWO_OVER_PI: f32 = 0.6366197723675814;
+
+struct Params {
+  m: u32,
+  pos0: u32,
+  outRowOffset: u32,
+  nHeads: u32,
+  headDim: u32,
+  ropeDim: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+// theta^(-2j/ropeDim) computed on the CPU in f32, because WGSL's pow may be off by tens of ULP.
+@group(0) @binding(1) var<storage, read> invFreq: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+struct Pair {
+  // Element indices of the pair inside x's row layout; `outShift` moves them to out's row.
+  a: u32,
+  b: u32,
+  outShift: u32,
+  rotate: bool,
+  cosSin: vec2f,
+}
+
+// Returns false for invocations past the end of the grid.
+fn locate(id: u32, pair: ptr<function, Pair>) -> bool {
+  let halfDim = params.headDim / 2u;
+  let perToken = params.nHeads * halfDim;
+  if (id >= params.m * perToken) {
+    return false;
+  }
+  let token = id / perToken;
+  let head = (id % perToken) / halfDim;
+  let j = id % halfDim;
+  let base = (token * params.nHeads + head) * params.headDim;
+  let halfRope = params.ropeDim / 2u;
+  (*pair).outShift = params.outRowOffset * params.nHeads * params.headDim;
+  (*pair).rotate = j < halfRope;
+  if ((*pair).rotate && HALVES) {
+    (*pair).a = base + j;
+    (*pair).b = base + j + halfRope;
+  } else {
+    (*pair).a = base + 2u * j;
+    (*pair).b = base + 2u * j + 1u;
+  }
+  if ((*pair).rotate) {
+    (*pair).cosSin = cosSin(f32(params.pos0 + token) * invFreq[j]);
+  }
+  return true;
+}
+
+// WGSL only bounds cos/sin to 2^-11 absolute error and SwiftShader is near that (2e-4), so
+// positions would encode differently on each device. Minimax polynomials on [-π/4, π/4]
+// (Cephes' single-precision coefficients) give about 1 ulp everywhere.
+fn cosSin(angle: f32) -> vec2f {
+  let q = round(angle * TWO_OVER_PI);
+  let r = ((angle - q * HALF_PI_1) - q * HALF_PI_2) - q * HALF_PI_3;
+  let z = r * r;
+  let s = ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
+  let c = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
+  // angle = q·π/2 + r: each quarter turn maps (cos, sin) to (-sin, cos).
+  switch (i32(q) & 3) {
+    case 0: { return vec2f(c, s); }
+    case 1: { return vec2f(-s, c); }
+    case 2: { return vec2f(-c, -s); }
+    default: { return vec2f(s, -c); }
+  }
+}
+
+fn rotated(a: f32, b: f32, cosSin: vec2f) -> vec2f {
+  return vec2f(a * cosSin.x - b * cosSin.y, a * cosSin.y + b * cosSin.x);
+}
+
+fn invocation(wg: vec3u, groups: vec3u, lid: u32) -> u32 {
+  return (wg.y * groups.x + wg.x) * WORKGROUP + lid;
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  var pair: Pair;
+  if (!locate(invocation(wg, groups, lid), &pair)) {
+    return;
+  }
+  var ab = vec2f(x[pair.a], x[pair.b]);
+  if (pair.rotate) {
+    ab = rotated(ab.x, ab.y, pair.cosSin);
+  }
+  out[pair.a + pair.outShift] = ab.x;
+  out[pair.b + pair.outShift] = ab.y;
+}
+
+// In place: `out` is also the input, rows are not shifted (the wrapper enforces outRowOffset 0),
+// and dims past ropeDim are already where they belong.
+@compute @workgroup_size(WORKGROUP)
+fn main_inplace(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  var pair: Pair;
+  if (!locate(invocation(wg, groups, lid), &pair) || !pair.rotate) {
+    return;
+  }
+  let ab = rotated(out[pair.a], out[pair.b], pair.cosSin);
+  out[pair.a] = ab.x;
+  out[pair.b] = ab.y;
+}

@@ -1,0 +1,87 @@
+// The built CLI as a user runs it: a child process, JSON out, exit codes.
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'vite';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { LLAMA2C_GREEDY_200 } from '../../test/goldens.ts';
+import { BAD_MODELS, STORIES_GGUF, writeBadModels } from '../../test/badModels.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const MODEL_DIR = join(ROOT, 'public', 'models', 'stories260K');
+let cli: string;
+let badDir: string;
+
+beforeAll(async () => {
+  // Inside the repository, so the bundle resolves its externals from node_modules.
+  const out = join(ROOT, 'node_modules', '.cache', 'pocket-hub-cli-test');
+  await build({ configFile: join(ROOT, 'vite.cli.config.ts'), root: ROOT, build: { outDir: out }, logLevel: 'error' });
+  cli = join(out, 'generate.js');
+  badDir = await mkdtemp(join(tmpdir(), 'pocket-hub-bad-'));
+  await writeBadModels(badDir);
+});
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: ROOT, maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe.each([
+  ['GGUF', STORIES_GGUF],
+  ['safetensors folder', MODEL_DIR],
+])('generate --json from the %s', (_, model) => {
+  test('greedy is token-exact with llama2.c run.c for 200 steps', async () => {
+    const { code, stdout, stderr } = await run(['--model', model, '--prompt', '', '--temperature', '0', '--max-tokens', '200', '--json']);
+    expect(code, stderr).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.promptIds).toEqual([1]);
+    expect(out.ids).toHaveLength(200);
+    expect(out.text).toBe(LLAMA2C_GREEDY_200);
+    expect(out.decodeTokensPerSecond).toBeGreaterThan(0);
+    expect(out.prefillTokensPerSecond).toBeGreaterThan(0);
+  });
+
+  test('the public golden prompt, with BOS in promptIds', async () => {
+    const { stdout } = await run(['--model', model, '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '40', '--json']);
+    const out = JSON.parse(stdout);
+    expect(out.promptIds).toEqual([1, 403, 407, 261, 378]);
+    expect(out.text.startsWith(', there was a little girl named Lily. She loved to play outside in the park.')).toBe(true);
+  });
+});
+
+test('streams text without --json', async () => {
+  const { code, stdout, stderr } = await run(['--model', STORIES_GGUF, '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '12']);
+  expect(code, stderr).toBe(0);
+  expect(stdout.startsWith('Once upon a time, there was a little girl')).toBe(true);
+  expect(stderr).toMatch(/tok\/s/);
+});
+
+test.each(BAD_MODELS)('$path: $error and a non-zero exit', async (bad) => {
+  const { code, stderr } = await run(['--model', join(badDir, bad.path), '--prompt', 'Once', '--json']);
+  expect(code).toBe(1);
+  expect(stderr).toContain(`error (${bad.error})`);
+  expect(stderr).toMatch(bad.mentions);
+});
+
+test('a prompt longer than the context is refused with a hint', async () => {
+  const { code, stderr } = await run(['--model', STORIES_GGUF, '--prompt', 'Once upon a time there was a dog. '.repeat(8), '--context', '32']);
+  expect(code).toBe(1);
+  expect(stderr).toContain('error (ContextOverflowError)');
+  expect(stderr).toMatch(/Shorten the prompt/);
+});
+
+test('a missing model and bad flags exit non-zero with usage', async () => {
+  const missing = await run(['--model', join(badDir, 'nope.gguf'), '--prompt', 'x']);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toContain('error (MissingFileError)');
+  const flags = await run(['--model', STORIES_GGUF, '--prompt', 'x', '--top-k', 'many']);
+  expect(flags.code).toBe(1);
+  expect(flags.stderr).toMatch(/--top-k needs a whole number/);
+});

@@ -1,0 +1,85 @@
+// The only place that creates the engine worker. Everything else talks to the engine through
+// these functions, which hide comlink and the worker's lifetime.
+import * as Comlink from 'comlink';
+import {
+  WebGPUUnavailableError,
+  type EngineApi,
+  type GenerateEvent,
+  type GenerateRequest,
+  type GenerationResult,
+  type LoadProgress,
+  type LoadRequest,
+  type ModelInfo,
+} from '../protocol/index.ts';
+import { registerErrorTransfer } from '../worker/errorTransfer.ts';
+
+registerErrorTransfer();
+
+interface Connection {
+  worker: Worker;
+  engine: Comlink.Remote<EngineApi>;
+  /** Rejects when the worker dies; a comlink call on a dead worker would otherwise wait forever. */
+  crashed: Promise<never>;
+}
+
+let connection: Connection | undefined;
+let lastLoad: Promise<unknown> = Promise.resolve();
+
+function connect(): Connection {
+  if (connection) return connection;
+  const worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'pocket-hub-engine',
+  });
+  let fail: (err: Error) => void = () => {};
+  const crashed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  // Nobody may be waiting when the worker dies; the next call starts a fresh worker.
+  crashed.catch(() => {});
+  const die = (message: string) => {
+    if (connection?.worker === worker) connection = undefined;
+    worker.terminate();
+    fail(new Error(message));
+  };
+  // Errors thrown by engine methods travel back through comlink; an 'error' event means the
+  // worker itself broke (its module failed to load, or an exception escaped the engine), and
+  // its state can no longer be trusted.
+  worker.addEventListener('error', (event) => {
+    event.preventDefault();
+    die(`The engine worker stopped: ${event.message || 'its code failed to load'}.`);
+  });
+  worker.addEventListener('messageerror', () => die('The engine worker sent a message that could not be read.'));
+  connection = { worker, engine: Comlink.wrap<EngineApi>(worker), crashed };
+  return connection;
+}
+
+function call<T>(run: (engine: Comlink.Remote<EngineApi>) => Promise<T>): Promise<T> {
+  const { engine, crashed } = connect();
+  return Promise.race([run(engine), crashed]);
+}
+
+/** Whether this page can reach WebGPU at all; checked before a worker is spent on it. */
+export function webGpuAvailable(): boolean {
+  return typeof navigator !== 'undefined' && 'gpu' in navigator && !!navigator.gpu;
+}
+
+export function loadModel(request: LoadRequest, onProgress: (p: LoadProgress) => void): Promise<ModelInfo> {
+  if (!webGpuAvailable()) {
+    return Promise.reject(new WebGPUUnavailableError('This browser does not offer WebGPU, which Pocket Hub needs to run models.'));
+  }
+  // One load at a time: opening another model while one loads waits for the first to settle.
+  const next = lastLoad.catch(() => {}).then(() => call((engine) => engine.load(request, Comlink.proxy(onProgress))));
+  lastLoad = next;
+  return next;
+}
+
+export function generate(request: GenerateRequest, onEvent: (e: GenerateEvent) => void): Promise<GenerationResult> {
+  return call((engine) => engine.generate(request, Comlink.proxy(onEvent)));
+}
+
+/** Asks the running generation to stop; its `generate` promise then resolves with reason 'abort'. */
+export function abort(): void {
+  // Fire and forget: a worker that is gone has nothing running to stop.
+  connection?.engine.abort().catch(() => {});
+}

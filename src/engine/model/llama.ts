@@ -1,0 +1,272 @@
+import { CorruptFileError, DeviceLimitError } from '../../protocol/errors.ts';
+import type { Gpu } from '../../gpu/device.ts';
+import { createStorage, readF32, readU32, uploadF32 } from '../../gpu/buffers.ts';
+import type { KernelOp } from '../../gpu/kernel.ts';
+import { createAttention } from '../../gpu/kernels/attention.ts';
+import { createArgmax } from '../../gpu/kernels/argmax.ts';
+import { createEmbedding } from '../../gpu/kernels/embedding.ts';
+import { createGemm } from '../../gpu/kernels/gemm.ts';
+import { createGemv } from '../../gpu/kernels/gemv.ts';
+import { createRmsnorm } from '../../gpu/kernels/rmsnorm.ts';
+import { createRope } from '../../gpu/kernels/rope.ts';
+import { createSwiglu } from '../../gpu/kernels/swiglu.ts';
+import type { ModelConfig } from '../config.ts';
+import { elementCount } from '../formats/dtype.ts';
+import { readTensorF32, type TensorInfo } from '../formats/source.ts';
+import type { LlamaTensors } from './weights.ts';
+
+export type RopeMode = 'adjacent' | 'halves';
+
+export interface LlamaOptions {
+  /** KV cache length to allocate. */
+  contextLength: number;
+  /**
+   * How RoPE pairs dimensions. GGUF converters permute Q/K rows so that adjacent
+   * pairs rotate (as llama2.c does); HF checkpoints rotate the two halves of each head.
+   */
+  ropeMode: RopeMode;
+  /** Largest number of tokens one forward pass takes; longer prompts are fed in chunks. */
+  maxBatch?: number;
+  onUpload?: (loaded: number, total: number) => void;
+}
+
+/** A linear layer has a tiled GEMM for prefill and a GEMV for single-token decode, bound to the same buffers. */
+interface Linear {
+  gemm: KernelOp<{ m: number; xRowOffset?: number; yRowOffset?: number }>;
+  gemv: KernelOp<{ m: number; xRowOffset?: number; yRowOffset?: number }>;
+}
+
+type Dyn = { m: number; xRowOffset?: number; yRowOffset?: number };
+
+function encodeLinear(pass: GPUComputePassEncoder, linear: Linear, dyn: Dyn): void {
+  (dyn.m === 1 ? linear.gemv : linear.gemm).encode(pass, dyn);
+}
+
+interface Layer {
+  attnNorm: KernelOp<{ m: number }>;
+  q: Linear;
+  k: Linear;
+  v: Linear;
+  ropeQ: KernelOp<{ m: number; pos0: number; outRowOffset?: number }>;
+  ropeK: KernelOp<{ m: number; pos0: number; outRowOffset?: number }>;
+  attention: KernelOp<{ m: number; pos0: number }>;
+  o: Linear;
+  ffnNorm: KernelOp<{ m: number }>;
+  gate: Linear;
+  up: Linear;
+  swiglu: KernelOp<{ m: number }>;
+  down: Linear;
+}
+
+/**
+ * The Llama forward pass on our kernels: weights in GPU buffers, a KV cache per layer,
+ * and one command buffer per forward call. Knows nothing of tokenizers or sampling.
+ */
+export class LlamaModel {
+  /** Bytes held in GPU buffers (weights, KV cache, activations). */
+  readonly gpuBytes: number;
+  readonly maxBatch: number;
+  private readonly buffers: GPUBuffer[];
+  private readonly ops: KernelOp<never>[];
+  private readonly ids: GPUBuffer;
+  private readonly logits: GPUBuffer;
+  private readonly argmaxOut: GPUBuffer;
+  private readonly embed: KernelOp<{ m: number }>;
+  private readonly layers: Layer[];
+  private readonly outputNorm: KernelOp<{ m: number; rowOffset?: number }>;
+  private readonly lmHead: Linear;
+  private readonly argmax: KernelOp<{ rowOffset?: number }>;
+
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly config: ModelConfig,
+    readonly contextLength: number,
+    weights: Map<string, GPUBuffer>,
+    tensors: LlamaTensors,
+    ropeMode: RopeMode,
+    maxBatch: number,
+  ) {
+    const c = config;
+    this.maxBatch = maxBatch;
+    const qDim = c.heads * c.headDim;
+    const kvDim = c.kvHeads * c.headDim;
+    const owned: GPUBuffer[] = [];
+    const scratch = (label: string, floats: number) => {
+      const b = createStorage(gpu, label, floats * 4);
+      owned.push(b);
+      return b;
+    };
+    const w = (t: TensorInfo) => weights.get(t.name)!;
+    const ops: KernelOp<never>[] = [];
+    const track = <T extends KernelOp<any>>(op: T): T => {
+      ops.push(op as unknown as KernelOp<never>);
+      return op;
+    };
+    const linear = (x: GPUBuffer, t: TensorInfo, y: GPUBuffer, accumulate = false): Linear => {
+      const [N, K] = t.shape;
+      return {
+        gemm: track(createGemm(gpu, { x, w: w(t), y, K, N, accumulate, label: t.name })),
+        gemv: track(createGemv(gpu, { x, w: w(t), y, K, N, accumulate, label: t.name })),
+      };
+    };
+
+    this.ids = scratch('ids', maxBatch);
+    const x = scratch('x', maxBatch * c.hiddenSize);
+    const xn = scratch('x_norm', maxBatch * c.hiddenSize);
+    const q = scratch('q', maxBatch * qDim);
+    const k = scratch('k', maxBatch * kvDim);
+    const attn = scratch('attn_out', maxBatch * qDim);
+    const gate = scratch('ffn_gate', maxBatch * c.intermediateSize);
+    const up = scratch('ffn_up', maxBatch * c.intermediateSize);
+    const act = scratch('ffn_act', maxBatch * c.intermediateSize);
+    this.logits = scratch('logits', c.vocabSize);
+    this.argmaxOut = scratch('argmax', 1);
+
+    this.embed = track(createEmbedding(gpu, { ids: this.ids, table: w(tensors.embedding), out: x, D: c.hiddenSize, V: c.vocabSize }));
+    this.layers = tensors.layers.map((t, i) => {
+      const kCache = scratch(`k_cache.${i}`, contextLength * kvDim);
+      const vCache = scratch(`v_cache.${i}`, contextLength * kvDim);
+      const rope = { headDim: c.headDim, ropeDim: c.ropeDim, theta: c.ropeTheta, mode: ropeMode };
+      return {
+        attnNorm: track(createRmsnorm(gpu, { x, weight: w(t.attnNorm), out: xn, D: c.hiddenSize, eps: c.rmsNormEps })),
+        q: linear(xn, t.q, q),
+        k: linear(xn, t.k, k),
+        // V goes straight into its cache rows (yRowOffset = pos0); K first needs RoPE.
+        v: linear(xn, t.v, vCache),
+        ropeQ: track(createRope(gpu, { x: q, out: q, nHeads: c.heads, ...rope })),
+        ropeK: track(createRope(gpu, { x: k, out: kCache, nHeads: c.kvHeads, ...rope })),
+        attention: track(
+          createAttention(gpu, { q, kCache, vCache, out: attn, nHeads: c.heads, nKvHeads: c.kvHeads, headDim: c.headDim, maxSeq: contextLength }),
+        ),
+        // The output projections add into the residual stream (GEMM accumulate), saving a separate add pass.
+        o: linear(attn, t.o, x, true),
+        ffnNorm: track(createRmsnorm(gpu, { x, weight: w(t.ffnNorm), out: xn, D: c.hiddenSize, eps: c.rmsNormEps })),
+        gate: linear(xn, t.gate, gate),
+        up: linear(xn, t.up, up),
+        swiglu: track(createSwiglu(gpu, { gate, up, out: act, F: c.intermediateSize })),
+        down: linear(act, t.down, x, true),
+      };
+    });
+    this.outputNorm = track(createRmsnorm(gpu, { x, weight: w(tensors.outputNorm), out: xn, D: c.hiddenSize, eps: c.rmsNormEps }));
+    this.lmHead = linear(xn, tensors.output ?? tensors.embedding, this.logits);
+    this.argmax = track(createArgmax(gpu, { logits: this.logits, out: this.argmaxOut, N: c.vocabSize }));
+
+    this.buffers = [...weights.values(), ...owned];
+    this.ops = ops;
+    this.gpuBytes = this.buffers.reduce((sum, b) => sum + b.size, 0);
+  }
+
+  /** Uploads the weights (one tensor in CPU memory at a time) and prepares every kernel. */
+  static async create(gpu: Gpu, config: ModelConfig, tensors: LlamaTensors, options: LlamaOptions): Promise<LlamaModel> {
+    checkShapes(config, tensors);
+    const all = [tensors.embedding, tensors.outputNorm, ...(tensors.output ? [tensors.output] : []), ...tensors.layers.flatMap((l): TensorInfo[] => Object.values(l))];
+    checkLimits(gpu, all, config, options.contextLength);
+    const total = all.reduce((sum, t) => sum + elementCount(t.shape) * 4, 0);
+    let loaded = 0;
+    const weights = new Map<string, GPUBuffer>();
+    try {
+      for (const t of all) {
+        const data = await readTensorF32(t);
+        weights.set(t.name, uploadF32(gpu, t.name, data));
+        loaded += data.byteLength;
+        options.onUpload?.(loaded, total);
+      }
+      return new LlamaModel(gpu, config, options.contextLength, weights, tensors, options.ropeMode, options.maxBatch ?? 64);
+    } catch (err) {
+      for (const b of weights.values()) b.destroy();
+      throw err;
+    }
+  }
+
+  /**
+   * Runs `tokens` (at most maxBatch) at positions pos0.., filling the KV cache, and leaves the
+   * logits of the last token in the logits buffer. Returns nothing: read them with
+   * `readLogits` or `argmaxLast`, which wait for the GPU.
+   */
+  forward(tokens: ArrayLike<number>, pos0: number): void {
+    const m = tokens.length;
+    if (m < 1 || m > this.maxBatch) throw new RangeError(`forward takes 1..${this.maxBatch} tokens, got ${m}`);
+    if (pos0 + m > this.contextLength) throw new RangeError(`positions ${pos0}..${pos0 + m - 1} exceed the KV cache of ${this.contextLength}`);
+    const { device } = this.gpu;
+    device.queue.writeBuffer(this.ids, 0, Uint32Array.from(tokens));
+    const encoder = device.createCommandEncoder({ label: `forward m${m}` });
+    const pass = encoder.beginComputePass({ label: `forward m${m}` });
+    this.embed.encode(pass, { m });
+    for (const l of this.layers) {
+      l.attnNorm.encode(pass, { m });
+      encodeLinear(pass, l.q, { m });
+      encodeLinear(pass, l.k, { m });
+      encodeLinear(pass, l.v, { m, yRowOffset: pos0 });
+      l.ropeQ.encode(pass, { m, pos0 });
+      l.ropeK.encode(pass, { m, pos0, outRowOffset: pos0 });
+      l.attention.encode(pass, { m, pos0 });
+      encodeLinear(pass, l.o, { m });
+      l.ffnNorm.encode(pass, { m });
+      encodeLinear(pass, l.gate, { m });
+      encodeLinear(pass, l.up, { m });
+      l.swiglu.encode(pass, { m });
+      encodeLinear(pass, l.down, { m });
+    }
+    // Only the last position's logits are needed to pick the next token.
+    this.outputNorm.encode(pass, { m: 1, rowOffset: m - 1 });
+    encodeLinear(pass, this.lmHead, { m: 1, xRowOffset: m - 1 });
+    this.argmax.encode(pass, {});
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+  }
+
+  /** The logits of the last forwarded token. */
+  readLogits(): Promise<Float32Array> {
+    return readF32(this.gpu, this.logits, this.config.vocabSize);
+  }
+
+  /** The greedy choice for the last forwarded token, computed on the GPU so only 4 bytes come back. */
+  async argmaxLast(): Promise<number> {
+    return (await readU32(this.gpu, this.argmaxOut, 1))[0];
+  }
+
+  destroy(): void {
+    for (const op of this.ops) op.destroy();
+    for (const b of this.buffers) b.destroy();
+  }
+}
+
+function checkShapes(c: ModelConfig, t: LlamaTensors): void {
+  const qDim = c.heads * c.headDim;
+  const kvDim = c.kvHeads * c.headDim;
+  const expect = (info: TensorInfo, shape: number[]) => {
+    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i]))
+      throw new CorruptFileError(`Tensor ${info.name} has shape [${info.shape}], but the config implies [${shape}].`);
+  };
+  expect(t.embedding, [c.vocabSize, c.hiddenSize]);
+  expect(t.outputNorm, [c.hiddenSize]);
+  if (t.output) expect(t.output, [c.vocabSize, c.hiddenSize]);
+  for (const l of t.layers) {
+    expect(l.attnNorm, [c.hiddenSize]);
+    expect(l.q, [qDim, c.hiddenSize]);
+    expect(l.k, [kvDim, c.hiddenSize]);
+    expect(l.v, [kvDim, c.hiddenSize]);
+    expect(l.o, [c.hiddenSize, qDim]);
+    expect(l.ffnNorm, [c.hiddenSize]);
+    expect(l.gate, [c.intermediateSize, c.hiddenSize]);
+    expect(l.up, [c.intermediateSize, c.hiddenSize]);
+    expect(l.down, [c.hiddenSize, c.intermediateSize]);
+  }
+}
+
+/** Says which buffer the device cannot hold before anything is allocated. */
+function checkLimits(gpu: Gpu, tensors: TensorInfo[], c: ModelConfig, contextLength: number): void {
+  const limit = Math.min(gpu.device.limits.maxStorageBufferBindingSize, gpu.device.limits.maxBufferSize);
+  const kvBytes = contextLength * c.kvHeads * c.headDim * 4;
+  const largest = tensors.reduce((big, t) => (elementCount(t.shape) > elementCount(big.shape) ? t : big));
+  const largestBytes = elementCount(largest.shape) * 4;
+  if (largestBytes > limit)
+    throw new DeviceLimitError(
+      `Tensor ${largest.name} needs ${(largestBytes / 2 ** 20).toFixed(0)} MiB in one buffer, but this GPU binds at most ${(limit / 2 ** 20).toFixed(0)} MiB.`,
+    );
+  if (kvBytes > limit)
+    throw new DeviceLimitError(
+      `A KV cache of ${contextLength} tokens needs ${(kvBytes / 2 ** 20).toFixed(0)} MiB per layer, over this GPU's ${(limit / 2 ** 20).toFixed(0)} MiB binding limit.`,
+      'Use a shorter context length.',
+    );
+}

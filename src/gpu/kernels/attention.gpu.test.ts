@@ -1,0 +1,128 @@
+import { describe, expect, test } from 'vitest';
+import { compare, randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { attentionRef } from '../../../test/reference/attention.ts';
+import { readF32, uploadF32 } from '../buffers.ts';
+import type { Gpu } from '../device.ts';
+import { createAttention, type AttentionDyn } from './attention.ts';
+
+// Outputs are softmax-weighted means of V rows in [-1, 1]. The kernels differ from the f64
+// reference by f32 dot products of up to 80 terms, exp (a few ulp), online rescaling and
+// sums over up to 2101 keys: measured max |diff| is 3.5e-7 in both Chromium and Dawn.
+// 5e-6 leaves room for other drivers' exp; one key too many or too few moves some output
+// by about that key's weight (of order 1/keys, 5e-4 at 2101 keys), a wrong KV head or scale
+// by far more.
+const ATOL = 5e-6;
+// Queries are scaled up so scores spread over several units and the softmax is peaked
+// rather than a near-uniform mean, which would hide masking and weighting mistakes.
+const Q_SCALE = 4;
+
+interface Shape {
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  maxSeq: number;
+}
+
+interface Fixture {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+}
+
+/** Random q for m tokens and a cache whose rows from `filled` on are NaN, as unwritten rows may be. */
+function fixture(s: Shape, m: number, filled: number, seed: number): Fixture {
+  const random = rng(seed);
+  const kvRow = s.nKvHeads * s.headDim;
+  const k = randomF32(s.maxSeq * kvRow, random).fill(NaN, filled * kvRow);
+  const v = randomF32(s.maxSeq * kvRow, random).fill(NaN, filled * kvRow);
+  return { q: randomF32(m * s.nHeads * s.headDim, random, Q_SCALE), k, v };
+}
+
+/** Creates one op, encodes it once per step (each step its own submit) and returns each step's output. */
+async function runAttention(gpu: Gpu, s: Shape, f: Fixture, steps: AttentionDyn[]): Promise<Float32Array[]> {
+  return withGpuErrors(gpu, async () => {
+    const maxM = Math.max(...steps.map((d) => d.m));
+    const q = uploadF32(gpu, 'q', f.q);
+    const kCache = uploadF32(gpu, 'kCache', f.k);
+    const vCache = uploadF32(gpu, 'vCache', f.v);
+    // NaN-filled, so an output element the kernel forgets to write fails the comparison.
+    const out = uploadF32(gpu, 'out', new Float32Array(maxM * s.nHeads * s.headDim).fill(NaN));
+    const op = createAttention(gpu, { q, kCache, vCache, out, ...s });
+    const results: Float32Array[] = [];
+    for (const dyn of steps) {
+      const encoder = gpu.device.createCommandEncoder({ label: op.label });
+      const pass = encoder.beginComputePass({ label: op.label });
+      op.encode(pass, dyn);
+      pass.end();
+      gpu.device.queue.submit([encoder.finish()]);
+      results.push(await readF32(gpu, out, dyn.m * s.nHeads * s.headDim));
+    }
+    op.destroy();
+    for (const b of [q, kCache, vCache, out]) b.destroy();
+    return results;
+  });
+}
+
+function check(got: Float32Array, s: Shape, f: Fixture, { m, pos0 }: AttentionDyn): void {
+  const expected = attentionRef(f.q, f.k, f.v, { m, pos0, nHeads: s.nHeads, nKvHeads: s.nKvHeads, headDim: s.headDim, scale: 1 / Math.sqrt(s.headDim) });
+  const mismatch = compare(got, expected, ATOL);
+  expect(mismatch.count, mismatch.table).toBe(0);
+}
+
+const name = (s: Shape, d: AttentionDyn) =>
+  `m ${d.m} at pos0 ${d.pos0}/${s.maxSeq}, ${s.nHeads} heads over ${s.nKvHeads} KV heads, headDim ${s.headDim}`;
+
+describe('attention prefill (m > 1)', () => {
+  const cases: [Shape, AttentionDyn][] = [
+    [{ nHeads: 4, nKvHeads: 4, headDim: 8, maxSeq: 16 }, { m: 7, pos0: 0 }],
+    [{ nHeads: 4, nKvHeads: 2, headDim: 64, maxSeq: 32 }, { m: 7, pos0: 9 }],
+    [{ nHeads: 8, nKvHeads: 2, headDim: 80, maxSeq: 40 }, { m: 37, pos0: 0 }],
+    [{ nHeads: 8, nKvHeads: 1, headDim: 64, maxSeq: 64 }, { m: 37, pos0: 21 }],
+    [{ nHeads: 6, nKvHeads: 2, headDim: 80, maxSeq: 48 }, { m: 37, pos0: 11 }],
+  ];
+  for (const [s, dyn] of cases) {
+    test(name(s, dyn), async () => {
+      const gpu = await testGpu();
+      const f = fixture(s, dyn.m, dyn.pos0 + dyn.m, s.headDim * 131 + dyn.m + dyn.pos0);
+      const [got] = await runAttention(gpu, s, f, [dyn]);
+      check(got, s, f, dyn);
+    });
+  }
+});
+
+describe('attention decode (m = 1)', () => {
+  const cases: [Shape, AttentionDyn][] = [
+    [{ nHeads: 4, nKvHeads: 4, headDim: 8, maxSeq: 8 }, { m: 1, pos0: 0 }],
+    // Exactly one full tile of 64 keys, ending at maxSeq.
+    [{ nHeads: 4, nKvHeads: 2, headDim: 64, maxSeq: 64 }, { m: 1, pos0: 63 }],
+    // A second tile holding a single key.
+    [{ nHeads: 8, nKvHeads: 2, headDim: 80, maxSeq: 128 }, { m: 1, pos0: 64 }],
+    [{ nHeads: 8, nKvHeads: 1, headDim: 64, maxSeq: 512 }, { m: 1, pos0: 300 }],
+    // A group of 12 heads is split into two workgroups of 6.
+    [{ nHeads: 12, nKvHeads: 1, headDim: 8, maxSeq: 200 }, { m: 1, pos0: 150 }],
+    // 33 tiles over at most 32 splits: splits of two tiles, the last of one.
+    [{ nHeads: 8, nKvHeads: 8, headDim: 8, maxSeq: 2176 }, { m: 1, pos0: 2100 }],
+  ];
+  for (const [s, dyn] of cases) {
+    test(name(s, dyn), async () => {
+      const gpu = await testGpu();
+      const f = fixture(s, 1, dyn.pos0 + 1, s.headDim * 17 + dyn.pos0);
+      const [got] = await runAttention(gpu, s, f, [dyn]);
+      check(got, s, f, dyn);
+    });
+  }
+});
+
+test('one op serves a prompt then decode steps, with new positions each time', async () => {
+  const gpu = await testGpu();
+  const s = { nHeads: 4, nKvHeads: 1, headDim: 64, maxSeq: 96 };
+  const steps = [
+    { m: 9, pos0: 0 },
+    { m: 1, pos0: 9 },
+    { m: 1, pos0: 70 },
+    { m: 5, pos0: 71 },
+  ];
+  const f = fixture(s, 9, 76, 7);
+  const results = await runAttention(gpu, s, f, steps);
+  steps.forEach((dyn, i) => check(results[i], s, f, dyn));
+});

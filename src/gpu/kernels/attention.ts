@@ -1,0 +1,140 @@
+import decodeCode from '../../../shaders/attention_decode.wgsl?raw';
+import prefillCode from '../../../shaders/attention_prefill.wgsl?raw';
+import reduceCode from '../../../shaders/attention_reduce.wgsl?raw';
+import { createStorage } from '../buffers.ts';
+import type { Gpu } from '../device.ts';
+import type { KernelOp } from '../kernel.ts';
+import { Params } from '../params.ts';
+
+// Each mirrors a constant of the same name in the shaders.
+const PREFILL_ROWS = 16; // attention_prefill.wgsl: ROWS, flattened query rows per workgroup
+const TILE = 64; // attention_decode.wgsl: keys per tile, one per thread
+const MAX_HEADS = 8; // attention_decode.wgsl: query heads per workgroup
+const MAX_HEAD_DIM = 128; // register slots per thread in all three shaders
+/**
+ * Flash-decoding caps the number of splits so that a long context launches about this many
+ * workgroups (twice the SMs of a large GPU) and the reduce pass stays short; a short
+ * context gets one split per tile.
+ */
+const DECODE_TARGET_WORKGROUPS = 256;
+
+export interface AttentionOptions {
+  /** [m, nHeads, headDim] */
+  q: GPUBuffer;
+  /** [maxSeq, nKvHeads, headDim], holding positions 0 .. pos0+m-1 when encoded. */
+  kCache: GPUBuffer;
+  vCache: GPUBuffer;
+  /** [m, nHeads, headDim]; must not be `q`. */
+  out: GPUBuffer;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  maxSeq: number;
+  /** Defaults to 1/sqrt(headDim). */
+  scale?: number;
+}
+
+export interface AttentionDyn {
+  /** Number of query tokens. */
+  m: number;
+  /** Position of query token 0; token i attends to positions 0 ..= pos0+i. */
+  pos0: number;
+}
+
+/** Query heads per decode workgroup: the largest divisor of the group size up to MAX_HEADS. */
+function decodeHeads(group: number): number {
+  let heads = Math.min(group, MAX_HEADS);
+  while (group % heads !== 0) heads--;
+  return heads;
+}
+
+/**
+ * Causal grouped-query attention of m query tokens over the KV cache, softmax in f32 with
+ * online accumulation. m == 1 runs flash-decoding (the KV range split over several
+ * workgroups per head, then a reduce pass); larger m runs the tiled prefill kernel.
+ */
+export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<AttentionDyn> {
+  const { q, kCache, vCache, out, nHeads, nKvHeads, headDim, maxSeq } = options;
+  const scale = options.scale ?? 1 / Math.sqrt(headDim);
+  const label = `attention_h${nHeads}_kv${nKvHeads}_hd${headDim}`;
+  if (![nHeads, nKvHeads, headDim, maxSeq].every((n) => Number.isInteger(n) && n > 0) || nHeads % nKvHeads !== 0) {
+    throw new RangeError(`${label}: nHeads must be a multiple of nKvHeads, all positive integers`);
+  }
+  if (headDim > MAX_HEAD_DIM || headDim % 4 !== 0) {
+    throw new RangeError(`${label}: headDim must be a multiple of 4 up to ${MAX_HEAD_DIM}`);
+  }
+  const cacheBytes = maxSeq * nKvHeads * headDim * 4;
+  if (kCache.size < cacheBytes || vCache.size < cacheBytes) {
+    throw new RangeError(`${label}: the KV cache buffers are smaller than ${maxSeq} positions`);
+  }
+  const group = nHeads / nKvHeads;
+  const rowBytes = nHeads * headDim * 4;
+  const { device } = gpu;
+
+  const prefill = gpu.pipelines.get({ key: `attention_prefill_hd${headDim}`, code: prefillCode, constants: { HEAD_DIM: headDim } });
+  const decodeHeadsPerGroup = decodeHeads(group);
+  const decode = gpu.pipelines.get({
+    key: `attention_decode_hd${headDim}_h${decodeHeadsPerGroup}`,
+    code: decodeCode,
+    constants: { HEAD_DIM: headDim, HEADS: decodeHeadsPerGroup },
+  });
+  const reduce = gpu.pipelines.get({ key: `attention_reduce_hd${headDim}`, code: reduceCode, constants: { HEAD_DIM: headDim } });
+
+  const decodeBlocks = nHeads / decodeHeadsPerGroup;
+  const maxSplits = Math.min(Math.ceil(maxSeq / TILE), Math.ceil(DECODE_TARGET_WORKGROUPS / decodeBlocks));
+  const partials = createStorage(gpu, `${label}_partials`, maxSplits * nHeads * (headDim + 2) * 4);
+
+  const prefillParams = new Params(device, { m: 'u32', pos0: 'u32', nHeads: 'u32', nKvHeads: 'u32', scale: 'f32' }, `${label}_prefill`);
+  const decodeParams = new Params(
+    device,
+    { pos0: 'u32', nHeads: 'u32', nKvHeads: 'u32', tilesPerSplit: 'u32', scale: 'f32' },
+    `${label}_decode`,
+  );
+  const reduceParams = new Params(device, { nHeads: 'u32', nSplits: 'u32' }, `${label}_reduce`);
+
+  const bind = (pipeline: GPUComputePipeline, name: string, buffers: GPUBuffer[]) =>
+    device.createBindGroup({
+      label: `${label}_${name}`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  const prefillBindings = bind(prefill, 'prefill', [prefillParams.buffer, q, kCache, vCache, out]);
+  const decodeBindings = bind(decode, 'decode', [decodeParams.buffer, q, kCache, vCache, partials]);
+  const reduceBindings = bind(reduce, 'reduce', [reduceParams.buffer, partials, out]);
+
+  return {
+    label,
+    encode(pass, { m, pos0 }) {
+      if (!Number.isInteger(m) || !Number.isInteger(pos0) || m < 1 || pos0 < 0 || pos0 + m > maxSeq) {
+        throw new RangeError(`${label}: ${m} queries from position ${pos0} do not fit ${maxSeq} positions`);
+      }
+      if (m * rowBytes > q.size || m * rowBytes > out.size) {
+        throw new RangeError(`${label}: q or out is smaller than ${m} rows`);
+      }
+      if (m === 1) {
+        const tiles = Math.ceil((pos0 + 1) / TILE);
+        const tilesPerSplit = Math.ceil(tiles / maxSplits);
+        const nSplits = Math.ceil(tiles / tilesPerSplit);
+        decodeParams.write({ pos0, nHeads, nKvHeads, tilesPerSplit, scale });
+        pass.setPipeline(decode);
+        pass.setBindGroup(0, decodeBindings);
+        pass.dispatchWorkgroups(nSplits, decodeBlocks);
+        reduceParams.write({ nHeads, nSplits });
+        pass.setPipeline(reduce);
+        pass.setBindGroup(0, reduceBindings);
+        pass.dispatchWorkgroups(nHeads);
+      } else {
+        prefillParams.write({ m, pos0, nHeads, nKvHeads, scale });
+        pass.setPipeline(prefill);
+        pass.setBindGroup(0, prefillBindings);
+        pass.dispatchWorkgroups(Math.ceil((m * group) / PREFILL_ROWS), nKvHeads);
+      }
+    },
+    destroy() {
+      prefillParams.destroy();
+      decodeParams.destroy();
+      reduceParams.destroy();
+      partials.destroy();
+    },
+  };
+}

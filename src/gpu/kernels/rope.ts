@@ -1,0 +1,82 @@
+import code from '../../../shaders/rope.wgsl?raw';
+import { uploadF32 } from '../buffers.ts';
+import type { Gpu } from '../device.ts';
+import { dispatch1d, type KernelOp } from '../kernel.ts';
+import { Params } from '../params.ts';
+
+const WORKGROUP = 64; // matches WORKGROUP in rope.wgsl
+
+export interface RopeOptions {
+  /** [m, nHeads, headDim] */
+  x: GPUBuffer;
+  /** [rows, nHeads * headDim]; may be `x` itself (then outRowOffset must stay 0). */
+  out: GPUBuffer;
+  nHeads: number;
+  headDim: number;
+  /** Rotate only the first ropeDim dims of each head and copy the rest; defaults to headDim. */
+  ropeDim?: number;
+  theta: number;
+  /** 'adjacent': pairs (2j, 2j+1), GGUF and llama2.c. 'halves': pairs (j, j + ropeDim/2), HF checkpoints. */
+  mode: 'adjacent' | 'halves';
+}
+
+export interface RopeDyn {
+  m: number;
+  /** Position of token 0. */
+  pos0: number;
+  /** Row of `out` that token 0 goes to (the KV cache write position); defaults to 0. */
+  outRowOffset?: number;
+}
+
+const layout = { m: 'u32', pos0: 'u32', outRowOffset: 'u32', nHeads: 'u32', headDim: 'u32', ropeDim: 'u32' } as const;
+
+export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
+  const { x, out, nHeads, headDim, theta, mode } = options;
+  const ropeDim = options.ropeDim ?? headDim;
+  if (headDim % 2 !== 0 || ropeDim % 2 !== 0 || ropeDim <= 0 || ropeDim > headDim) {
+    throw new RangeError(`rope: headDim ${headDim} and ropeDim ${ropeDim} must be even with 0 < ropeDim <= headDim`);
+  }
+  const inPlace = x === out;
+  const label = `rope_${mode}_${inPlace ? 'inplace' : 'copy'}`;
+  const pipeline = gpu.pipelines.get({
+    key: label,
+    code,
+    entryPoint: inPlace ? 'main_inplace' : 'main',
+    constants: { HALVES: mode === 'halves' ? 1 : 0 },
+  });
+
+  // Exactly llama2.c's f32 arithmetic: 1.0f / powf(theta, 2j / (float)ropeDim).
+  const invFreq = new Float32Array(ropeDim / 2);
+  for (let j = 0; j < invFreq.length; j++) invFreq[j] = 1 / Math.fround(Math.pow(theta, Math.fround((2 * j) / ropeDim)));
+  const invFreqBuffer = uploadF32(gpu, `${label}_inv_freq`, invFreq);
+
+  const params = new Params(gpu.device, layout, `${label}_params`);
+  const entries: GPUBindGroupEntry[] = [
+    { binding: 0, resource: { buffer: params.buffer } },
+    { binding: 1, resource: { buffer: invFreqBuffer } },
+    { binding: 3, resource: { buffer: out } },
+  ];
+  if (!inPlace) entries.push({ binding: 2, resource: { buffer: x } });
+  const bindGroup = gpu.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+  const rowBytes = nHeads * headDim * 4;
+
+  return {
+    label,
+    encode(pass, { m, pos0, outRowOffset = 0 }) {
+      if (inPlace && outRowOffset !== 0) {
+        throw new RangeError(`${label}: an in-place rope cannot move rows (outRowOffset ${outRowOffset})`);
+      }
+      if (m * rowBytes > x.size || (outRowOffset + m) * rowBytes > out.size) {
+        throw new RangeError(`${label}: ${m} rows at row ${outRowOffset} do not fit the bound buffers`);
+      }
+      params.write({ m, pos0, outRowOffset, nHeads, headDim, ropeDim });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      dispatch1d(pass, Math.ceil((m * nHeads * headDim) / 2 / WORKGROUP));
+    },
+    destroy() {
+      params.destroy();
+      invFreqBuffer.destroy();
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { beforeEach, expect, test, vi } from 'vitest';
+import {
+  NetworkError,
+  type GenerateEvent,
+  type GenerateRequest,
+  type GenerationResult,
+  type LoadProgress,
+  type ModelInfo,
+} from '../protocol/index.ts';
+import { openModel, retry, send, setDraft, stop } from './actions.ts';
+import { initialChat, initialModel, useHub } from './store.ts';
+
+interface Pending<T> {
+  resolve: (value: T) => void;
+  reject: (err: unknown) => void;
+}
+
+// The engine client, replaced by one whose calls the test settles by hand.
+const engine = vi.hoisted(() => ({
+  loads: [] as { url: string; onProgress: (p: LoadProgress) => void; settle: Pending<ModelInfo> }[],
+  runs: [] as { request: GenerateRequest; onEvent: (e: GenerateEvent) => void; settle: Pending<GenerationResult> }[],
+  aborts: 0,
+}));
+
+vi.mock('../client/engineClient.ts', () => ({
+  loadModel: (request: { url: string }, onProgress: (p: LoadProgress) => void) =>
+    new Promise<ModelInfo>((resolve, reject) => engine.loads.push({ url: request.url, onProgress, settle: { resolve, reject } })),
+  generate: (request: GenerateRequest, onEvent: (e: GenerateEvent) => void) =>
+    new Promise<GenerationResult>((resolve, reject) => engine.runs.push({ request, onEvent, settle: { resolve, reject } })),
+  abort: () => {
+    engine.aborts++;
+  },
+}));
+
+function info(hasChatTemplate: boolean): ModelInfo {
+  return {
+    url: '/m.gguf',
+    format: 'gguf',
+    architecture: 'llama',
+    layers: 1,
+    hiddenSize: 8,
+    heads: 1,
+    kvHeads: 1,
+    vocabSize: 32,
+    contextLength: 512,
+    parameters: 100,
+    hasChatTemplate,
+    gpuBytes: 400,
+    adapter: 'test',
+  };
+}
+
+const stats = { promptTokens: 3, generatedTokens: 2, timeToFirstTokenMs: 5, prefillTokensPerSecond: 100, decodeTokensPerSecond: 50 };
+
+function token(text: string): GenerateEvent {
+  return { kind: 'token', id: 7, text, tokensPerSecond: 10 };
+}
+
+async function loaded(hasChatTemplate = false) {
+  openModel('/m.gguf');
+  engine.loads.at(-1)!.settle.resolve(info(hasChatTemplate));
+  await vi.waitFor(() => expect(useHub.getState().loadStatus).toBe('ready'));
+}
+
+function sendText(text: string): boolean {
+  setDraft(text);
+  return send();
+}
+
+beforeEach(() => {
+  engine.loads.length = 0;
+  engine.runs.length = 0;
+  engine.aborts = 0;
+  useHub.setState({ ...initialModel, ...initialChat, model: undefined, modelUrl: undefined, failure: undefined, lastRun: undefined });
+});
+
+test('a completion streams tokens, then takes the text and stats of the result', async () => {
+  await loaded();
+  expect(sendText('Once')).toBe(true);
+  const run = engine.runs[0];
+  expect(run.request).toMatchObject({ prompt: 'Once', maxTokens: 256, temperature: 0.8 });
+  expect(run.request.seed).toBeUndefined();
+  run.onEvent(token(' upon'));
+  run.onEvent(token(' a'));
+  expect(useHub.getState().entries[0].reply).toBe(' upon a');
+  expect(useHub.getState().generation).toMatchObject({ status: 'generating', tokensPerSecond: 10 });
+
+  run.settle.resolve({ promptIds: [1], ids: [2, 3], text: ' upon a', reason: 'length', stats });
+  await vi.waitFor(() => expect(useHub.getState().generation.status).toBe('idle'));
+  expect(useHub.getState().entries[0]).toMatchObject({ reply: ' upon a', status: 'done', reason: 'length' });
+  expect(useHub.getState().lastRun).toEqual({ stats, reason: 'length' });
+  expect(useHub.getState().draft).toBe('');
+});
+
+test('after Stop, late tokens and the final text leave the transcript as it was', async () => {
+  await loaded();
+  sendText('Once');
+  const run = engine.runs[0];
+  run.onEvent(token(' upon'));
+  stop();
+  expect(engine.aborts).toBe(1);
+  run.onEvent(token(' a'));
+  expect(useHub.getState().entries[0].reply).toBe(' upon');
+  run.settle.resolve({ promptIds: [1], ids: [2, 3], text: ' upon a', reason: 'abort', stats });
+  await vi.waitFor(() => expect(useHub.getState().generation.status).toBe('idle'));
+  expect(useHub.getState().entries[0]).toMatchObject({ reply: ' upon', reason: 'abort' });
+});
+
+test('a chat sends the earlier finished turns with the new one', async () => {
+  await loaded(true);
+  sendText('  Hi  ');
+  engine.runs[0].settle.resolve({ promptIds: [], ids: [], text: 'Hello!', reason: 'eos', stats });
+  await vi.waitFor(() => expect(useHub.getState().generation.status).toBe('idle'));
+  sendText('How are you?');
+  expect(engine.runs[1].request.messages).toEqual([
+    { role: 'user', content: 'Hi' },
+    { role: 'assistant', content: 'Hello!' },
+    { role: 'user', content: 'How are you?' },
+  ]);
+});
+
+test('bad settings refuse to send and keep the draft', async () => {
+  await loaded();
+  useHub.setState((s) => ({ sampling: { ...s.sampling, temperature: 'hot' } }));
+  expect(sendText('Once')).toBe(false);
+  expect(engine.runs).toHaveLength(0);
+  expect(useHub.getState().draft).toBe('Once');
+  expect(useHub.getState().failure?.error.name).toBe('InvalidArgumentError');
+});
+
+test('a failed load keeps its typed error, and Retry loads again', async () => {
+  openModel('/nope.gguf');
+  engine.loads[0].settle.reject(new NetworkError('No model at /nope.gguf'));
+  await vi.waitFor(() => expect(useHub.getState().loadStatus).toBe('failed'));
+  expect(useHub.getState().failure?.error).toBeInstanceOf(NetworkError);
+  retry();
+  expect(engine.loads).toHaveLength(2);
+  expect(useHub.getState()).toMatchObject({ loadStatus: 'loading', failure: undefined });
+});
+
+test('progress and the result of a superseded load are dropped', async () => {
+  openModel('/a.gguf');
+  const first = engine.loads[0];
+  openModel('/b.gguf');
+  first.onProgress({ kind: 'read', loaded: 5, total: 10 });
+  first.settle.resolve(info(false));
+  engine.loads[1].onProgress({ kind: 'upload', loaded: 1, total: 10 });
+  // Lets the first load's settled promise run its callbacks.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  expect(useHub.getState()).toMatchObject({ modelUrl: '/b.gguf', loadStatus: 'loading' });
+  expect(Object.keys(useHub.getState().stages)).toEqual(['upload']);
+});
+
+test('opening the same model again does not reload it', async () => {
+  await loaded();
+  openModel('/m.gguf');
+  expect(engine.loads).toHaveLength(1);
+});

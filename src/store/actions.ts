@@ -1,0 +1,190 @@
+// Everything that changes the store. UI events call these; the engine client's callbacks call
+// the *Received functions. Each load and each generation has an id so that events from one
+// that has been superseded (a new model opened, Stop pressed) are dropped.
+import * as client from '../client/engineClient.ts';
+import {
+  isPocketHubError,
+  type ChatMessage,
+  type GenerateEvent,
+  type GenerateRequest,
+  type GenerationResult,
+  type LoadProgress,
+} from '../protocol/index.ts';
+import { advanceStage, finishEarlierStages } from './progress.ts';
+import { greedySampling, defaultSampling, parseSampling, type ParsedSampling, type SamplingForm } from './sampling.ts';
+import { initialChat, useHub, type Entry } from './store.ts';
+
+let loadId = 0;
+let runId = 0;
+let entryId = 0;
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Loads the model at `url` unless it is already loaded or loading; `force` loads it again. */
+export function openModel(url: string, force = false): void {
+  const state = useHub.getState();
+  if (!force && state.modelUrl === url && (state.loadStatus === 'loading' || state.loadStatus === 'ready')) return;
+  if (state.generation.status !== 'idle') client.abort();
+  const id = ++loadId;
+  useHub.setState({
+    ...initialChat,
+    draft: state.draft,
+    lastRun: undefined,
+    failure: undefined,
+    modelUrl: url,
+    loadStatus: 'loading',
+    stages: {},
+    model: undefined,
+  });
+  client.loadModel({ url }, (p) => progressReceived(id, p)).then(
+    (model) => {
+      if (id === loadId) useHub.setState({ loadStatus: 'ready', model });
+    },
+    (err: unknown) => {
+      if (id === loadId) useHub.setState({ loadStatus: 'failed', failure: { error: asError(err), retry: { kind: 'load', url } } });
+    },
+  );
+}
+
+export function progressReceived(id: number, p: LoadProgress): void {
+  if (id !== loadId) return;
+  useHub.setState((s) => ({
+    stages: finishEarlierStages({ ...s.stages, [p.kind]: advanceStage(s.stages[p.kind], p, performance.now()) }, p.kind),
+  }));
+}
+
+export function setDraft(draft: string): void {
+  useHub.setState({ draft });
+}
+
+/** Sends the draft. Returns false when nothing was started (no model, busy, empty, bad settings). */
+export function send(): boolean {
+  const { model, loadStatus, generation, draft, entries, sampling } = useHub.getState();
+  if (loadStatus !== 'ready' || !model || generation.status !== 'idle' || draft.trim() === '') return false;
+  let parsed: ParsedSampling;
+  try {
+    parsed = parseSampling(sampling, model.contextLength);
+  } catch (err) {
+    useHub.setState({ failure: { error: asError(err), retry: { kind: 'send' } } });
+    return false;
+  }
+  const kind = model.hasChatTemplate ? 'chat' : 'completion';
+  // A completion continues exactly the text given (a trailing space changes the next token);
+  // a chat turn's surrounding whitespace means nothing.
+  const entry: Entry = { id: ++entryId, kind, user: kind === 'chat' ? draft.trim() : draft, reply: '', status: 'streaming' };
+  useHub.setState({ entries: [...entries, entry], draft: '', failure: undefined });
+  run(entry.id, parsed);
+  return true;
+}
+
+/** The conversation up to and including `upTo`'s user turn; failed exchanges are left out. */
+function chatMessages(entries: Entry[], upTo: Entry): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  for (const e of entries) {
+    if (e === upTo) break;
+    if (e.status !== 'done') continue;
+    messages.push({ role: 'user', content: e.user }, { role: 'assistant', content: e.reply });
+  }
+  messages.push({ role: 'user', content: upTo.user });
+  return messages;
+}
+
+function run(target: number, sampling: ParsedSampling): void {
+  const { entries } = useHub.getState();
+  const entry = entries.find((e) => e.id === target);
+  if (!entry) return;
+  const id = ++runId;
+  const { maxTokens, ...options } = sampling;
+  const request: GenerateRequest =
+    entry.kind === 'chat' ? { messages: chatMessages(entries, entry), maxTokens, ...options } : { prompt: entry.user, maxTokens, ...options };
+  useHub.setState({ generation: { status: 'generating', runId: id, entryId: target }, lastRun: undefined });
+  client.generate(request, (e) => eventReceived(id, e)).then(
+    (result) => finished(id, result),
+    (err: unknown) => failed(id, err),
+  );
+}
+
+function updateEntry(target: number, change: Partial<Entry>): Entry[] {
+  return useHub.getState().entries.map((e) => (e.id === target ? { ...e, ...change } : e));
+}
+
+export function eventReceived(id: number, event: GenerateEvent): void {
+  const { generation } = useHub.getState();
+  if (generation.status !== 'generating' || generation.runId !== id) return;
+  // 'done' carries the same stats as the generate result, which is the one that is used: events
+  // come on their own message port and may arrive after it.
+  if (event.kind !== 'token') return;
+  const entries = useHub.getState().entries.map((e) => (e.id === generation.entryId ? { ...e, reply: e.reply + event.text } : e));
+  useHub.setState({ entries, generation: { ...generation, tokensPerSecond: event.tokensPerSecond } });
+}
+
+function finished(id: number, result: GenerationResult): void {
+  const { generation } = useHub.getState();
+  if (generation.status === 'idle' || generation.runId !== id) return;
+  // After Stop the transcript keeps what was on screen when it was pressed; otherwise the
+  // result's text is the authority (token events may still be in flight).
+  const reply = generation.status === 'stopping' ? {} : { reply: result.text };
+  useHub.setState({
+    entries: updateEntry(generation.entryId, { ...reply, status: 'done', reason: result.reason }),
+    generation: { status: 'idle' },
+    lastRun: { stats: result.stats, reason: result.reason },
+  });
+}
+
+function failed(id: number, err: unknown): void {
+  const { generation } = useHub.getState();
+  if (generation.status === 'idle' || generation.runId !== id) return;
+  if (isPocketHubError(err, 'AbortError')) {
+    useHub.setState({ entries: updateEntry(generation.entryId, { status: 'done', reason: 'abort' }), generation: { status: 'idle' } });
+    return;
+  }
+  useHub.setState({
+    entries: updateEntry(generation.entryId, { status: 'failed' }),
+    generation: { status: 'idle' },
+    failure: { error: asError(err), retry: { kind: 'generate', entryId: generation.entryId } },
+  });
+}
+
+/** Stop: the engine is told at once, and nothing it sends afterwards reaches the transcript. */
+export function stop(): void {
+  const { generation } = useHub.getState();
+  if (generation.status !== 'generating') return;
+  useHub.setState({ generation: { ...generation, status: 'stopping' } });
+  client.abort();
+}
+
+export function retry(): void {
+  const { failure, model, sampling, generation } = useHub.getState();
+  if (!failure) return;
+  const target = failure.retry;
+  useHub.setState({ failure: undefined });
+  if (target.kind === 'load') return openModel(target.url, true);
+  if (target.kind === 'send') {
+    send();
+    return;
+  }
+  if (!model || generation.status !== 'idle') return;
+  let parsed: ParsedSampling;
+  try {
+    parsed = parseSampling(sampling, model.contextLength);
+  } catch (err) {
+    useHub.setState({ failure: { error: asError(err), retry: target } });
+    return;
+  }
+  useHub.setState({ entries: updateEntry(target.entryId, { reply: '', status: 'streaming', reason: undefined }) });
+  run(target.entryId, parsed);
+}
+
+export function setSampling(change: Partial<SamplingForm>): void {
+  useHub.setState((s) => ({ sampling: { ...s.sampling, ...change } }));
+}
+
+export function chooseGreedy(): void {
+  setSampling(greedySampling);
+}
+
+export function resetSampling(): void {
+  useHub.setState({ sampling: defaultSampling });
+}

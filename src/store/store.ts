@@ -1,0 +1,58 @@
+import { create } from 'zustand';
+import type { FinishReason, GenerationStats, ModelInfo } from '../protocol/index.ts';
+import type { LoadStages } from './progress.ts';
+import { defaultSampling, type SamplingForm } from './sampling.ts';
+
+/**
+ * One exchange in the transcript. A completion entry is the user's text followed by the
+ * model's continuation; a chat entry is a user turn and the assistant's reply.
+ */
+export interface Entry {
+  id: number;
+  kind: 'completion' | 'chat';
+  user: string;
+  reply: string;
+  status: 'streaming' | 'done' | 'failed';
+  reason?: FinishReason;
+}
+
+/** What the Retry button does again. */
+export type RetryTarget = { kind: 'load'; url: string } | { kind: 'generate'; entryId: number } | { kind: 'send' };
+
+export interface Failure {
+  error: Error;
+  retry: RetryTarget;
+}
+
+export type Generation =
+  | { status: 'idle' }
+  /** 'stopping': Stop was pressed; the engine has been told and its late tokens are dropped. */
+  | { status: 'generating' | 'stopping'; runId: number; entryId: number; tokensPerSecond?: number };
+
+export interface ModelSlice {
+  modelUrl?: string;
+  loadStatus: 'idle' | 'loading' | 'ready' | 'failed';
+  stages: LoadStages;
+  model?: ModelInfo;
+}
+
+export interface ChatSlice {
+  entries: Entry[];
+  draft: string;
+  generation: Generation;
+  lastRun?: { stats: GenerationStats; reason: FinishReason };
+  failure?: Failure;
+}
+
+export interface SettingsSlice {
+  sampling: SamplingForm;
+}
+
+export type HubState = ModelSlice & ChatSlice & SettingsSlice;
+
+export const initialModel: ModelSlice = { loadStatus: 'idle', stages: {} };
+export const initialChat: ChatSlice = { entries: [], draft: '', generation: { status: 'idle' } };
+const initialSettings: SettingsSlice = { sampling: defaultSampling };
+
+/** State only: every change goes through the module-level functions in actions.ts. */
+export const useHub = create<HubState>()(() => ({ ...initialModel, ...initialChat, ...initialSettings }));
