@@ -64,8 +64,23 @@ function missingFilesAre404(): Plugin {
   };
 }
 
+/** `npm start` prints where the chat page is, next to Vite's own address lines. */
+function printChatUrl(): Plugin {
+  return {
+    name: 'pocket-hub:print-chat-url',
+    configurePreviewServer(server) {
+      server.httpServer.once('listening', () =>
+        // resolvedUrls is filled in right after 'listening'.
+        setImmediate(() => {
+          for (const url of server.resolvedUrls?.local ?? []) server.config.logger.info(`  ➜  Chat:    ${url}chat`);
+        }),
+      );
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), missingFilesAre404()],
+  plugins: [react(), missingFilesAre404(), printChatUrl()],
   // 'spa' (the default, stated here because deep links such as /chat?model=… rely on it):
   // dev and preview serve index.html for unknown extension-less paths.
   appType: 'spa',

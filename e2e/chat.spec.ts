@@ -68,6 +68,15 @@ test('streams the greedy continuation of a story with its speed', async ({ page 
   await expect(stats).toContainText(/First token:?\s*\d+ ms/);
 });
 
+test('the HF-format folder (config.json + safetensors + tokenizer.json) gives the same story', async ({ page }) => {
+  await page.goto('/chat?model=/models/stories260K/');
+  await chooseGreedy(page, 24);
+  await typeWhenLoaded(page, 'Once upon a time');
+  await page.getByLabel('Message').press('Enter');
+  await expect(page.getByRole('log')).toContainText(`Once upon a time${GREEDY_CONTINUATION}`);
+  await expect(page.getByRole('button', { name: 'Send' })).toBeVisible();
+});
+
 for (const how of ['the Stop button', 'Escape'] as const) {
   test(`${how} ends a long generation at once`, async ({ page }) => {
     await page.goto('/chat');

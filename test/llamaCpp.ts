@@ -18,7 +18,9 @@ export function loadReference(modelPath: string): Promise<LlamaModel> {
 /** llama.cpp's greedy continuation of `promptIds` (which already hold BOS when wanted). */
 export async function referenceGreedy(modelPath: string, promptIds: number[], maxTokens: number): Promise<number[]> {
   const model = await loadReference(modelPath);
-  const context = await model.createContext({ contextSize: 512, sequences: 1 });
+  // One thread: with the default (every core), llama.cpp's workers spin against Dawn and
+  // the other test process on a 2-core machine, and 80 tokens of a 260K model took 45 s instead of 0.05 s.
+  const context = await model.createContext({ contextSize: 512, sequences: 1, threads: 1 });
   try {
     const sequence = context.getSequence();
     const out: number[] = [];

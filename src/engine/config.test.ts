@@ -6,7 +6,11 @@ import { readGguf } from './formats/gguf.ts';
 import { type GgufTypedValue, writeGguf } from './formats/ggufWriter.ts';
 import { bytesSource } from './formats/source.ts';
 
-const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../../test/fixtures/gguf/${name}`, import.meta.url)));
+// stories260K.gguf is the app's embedded model in public/; the other GGUFs are test fixtures.
+const fixture = (name: string) =>
+  new Uint8Array(
+    readFileSync(new URL(name === 'stories260K.gguf' ? `../../public/models/stories260K/${name}` : `../../test/fixtures/gguf/${name}`, import.meta.url)),
+  );
 
 // The fields of published config.json files that configFromHf reads (values as released).
 const smollm2 = {

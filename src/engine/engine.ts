@@ -143,8 +143,8 @@ export class Engine implements EngineApi {
     this.lostError = undefined;
     const gpu = await createGpu(this.options.gpu ?? globalThis.navigator?.gpu);
     gpu.lost.then((info) => {
-      // destroy() on unload also resolves `lost`; only a real loss is an error.
-      if (info.reason === 'destroyed' || this.gpu !== gpu) return;
+      // The engine never destroys its device, so any loss of the current one is an error.
+      if (this.gpu !== gpu) return;
       this.lostError = deviceLostError(info);
       this.loaded = undefined;
     });

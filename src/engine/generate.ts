@@ -2,6 +2,7 @@ import { ContextOverflowError, InvalidArgumentError } from '../protocol/errors.t
 import type { FinishReason, GenerateEvent, GenerateRequest, GenerationResult, SamplingOptions } from '../protocol/index.ts';
 import type { LlamaModel } from './model/llama.ts';
 import { DEFAULT_SAMPLING, isPlainGreedy, Rng, sample, validateSampling } from './sampling.ts';
+import { StopMatcher } from './stopStrings.ts';
 import { StreamDecoder, type TextTokenizer } from './tokenizer/index.ts';
 
 export const DEFAULT_MAX_TOKENS = 256;
@@ -32,44 +33,6 @@ export function samplingOf(request: GenerateRequest): SamplingOptions {
   };
   validateSampling(options);
   return options;
-}
-
-/**
- * Holds back the tail of the text that could still become a stop string, so that a
- * stop string is never shown and then taken back.
- */
-class StopMatcher {
-  private pending = '';
-  constructor(private readonly stops: string[]) {}
-
-  /** Returns the text safe to emit now, and whether a stop string was completed. */
-  push(text: string): { emit: string; stopped: boolean } {
-    this.pending += text;
-    for (const s of this.stops) {
-      const at = this.pending.indexOf(s);
-      if (at >= 0) {
-        const emit = this.pending.slice(0, at);
-        this.pending = '';
-        return { emit, stopped: true };
-      }
-    }
-    let hold = 0;
-    for (const s of this.stops)
-      for (let len = Math.min(s.length - 1, this.pending.length); len > hold; len--)
-        if (this.pending.endsWith(s.slice(0, len))) {
-          hold = len;
-          break;
-        }
-    const emit = this.pending.slice(0, this.pending.length - hold);
-    this.pending = this.pending.slice(this.pending.length - hold);
-    return { emit, stopped: false };
-  }
-
-  flush(): string {
-    const rest = this.pending;
-    this.pending = '';
-    return rest;
-  }
 }
 
 /**

@@ -5,7 +5,11 @@ import { ggmlTypeName, readGguf } from './gguf.ts';
 import { type GgufInput, type GgufTypedValue, writeGguf } from './ggufWriter.ts';
 import { type ByteSource, bytesSource, readTensorF32 } from './source.ts';
 
-const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../../../test/fixtures/gguf/${name}`, import.meta.url)));
+// stories260K.gguf is the app's embedded model in public/; the other GGUFs are test fixtures.
+const fixture = (name: string) =>
+  new Uint8Array(
+    readFileSync(new URL(name === 'stories260K.gguf' ? `../../../public/models/stories260K/${name}` : `../../../test/fixtures/gguf/${name}`, import.meta.url)),
+  );
 
 /** Records every read, to show the reader fetches only the header. */
 function recordingSource(name: string, bytes: Uint8Array): ByteSource & { reads: [number, number][] } {

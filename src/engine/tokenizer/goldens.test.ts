@@ -6,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { readGguf } from '../formats/gguf.ts';
 import { bytesSource } from '../formats/source.ts';
+import { ggufTokenizerFiles } from './fromGguf.ts';
 import { type TextTokenizer, tokenizerFromGguf, tokenizerFromJson } from './index.ts';
 
 const fixtures = new URL('../../../test/fixtures/', import.meta.url);
@@ -58,6 +59,17 @@ describe('GGUF SentencePiece (llama)', () => {
   test('llama-spm (Llama 2) goldens', () => {
     expect(goldenMismatches(llamaSpm, 'llama-spm')).toEqual([]);
     expect(roundTripMismatches(llamaSpm, 'llama-spm')).toEqual([]);
+  });
+
+  test('llama-spm goldens through tokenizer.json: the GGUF vocabulary saved as HF files and read back', async () => {
+    // No Llama 2 tokenizer.json is in the fixtures, so this writes the one the GGUF converts to,
+    // as JSON text like a repository would hold, and loads it on the tokenizer.json path.
+    const bytes = gunzipSync(readFileSync(new URL('ggml-vocab-llama-spm.gguf.gz', vocabDir)));
+    const files = ggufTokenizerFiles((await readGguf(bytesSource('llama-spm', new Uint8Array(bytes)))).metadata);
+    const asText = (v: unknown) => JSON.parse(JSON.stringify(v));
+    const tok = tokenizerFromJson(asText(files.tokenizerJson), asText(files.tokenizerConfig), asText(files.generationConfig));
+    expect(goldenMismatches(tok, 'llama-spm')).toEqual([]);
+    expect(roundTripMismatches(tok, 'llama-spm')).toEqual([]);
   });
 
   test('phi-3 goldens', () => {
