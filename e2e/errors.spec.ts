@@ -1,5 +1,14 @@
 import { expect, test } from '@playwright/test';
+import type { ErrorName } from '../src/protocol/errors.ts';
 import { BAD_MODELS, BAD_MODELS_PORT } from '../test/badModels.ts';
+
+// What each error class tells the user to do (its hint), so the test sees the type survived the worker.
+const HINTS: Partial<Record<ErrorName, RegExp>> = {
+  CorruptFileError: /damaged or not a model file/,
+  UnsupportedDtypeError: /weight type is not supported/,
+  UnsupportedArchitectureError: /runs Llama-family models/,
+  MissingTokenizerError: /Add tokenizer\.json/,
+};
 
 // Each broken or unsupported model ends in an alert that says what is wrong and what to do,
 // never a blank page or an endless spinner.
@@ -9,6 +18,7 @@ for (const bad of BAD_MODELS) {
     const alert = page.getByRole('alert');
     await expect(alert).toBeVisible();
     await expect(alert).toContainText(bad.mentions);
+    await expect(alert).toContainText(HINTS[bad.error]!);
     await expect(alert.getByRole('button', { name: 'Retry' })).toBeVisible();
   });
 }
