@@ -17,3 +17,12 @@ export function dispatch1d(pass: GPUComputePassEncoder, workgroups: number, maxP
   if (workgroups <= maxPerDim) pass.dispatchWorkgroups(workgroups);
   else pass.dispatchWorkgroups(maxPerDim, Math.ceil(workgroups / maxPerDim));
 }
+
+/** A bind group for group 0 that binds `buffers` to bindings 0, 1, 2, … in order. */
+export function bindBuffers(device: GPUDevice, pipeline: GPUComputePipeline, label: string, buffers: GPUBuffer[]): GPUBindGroup {
+  return device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+}

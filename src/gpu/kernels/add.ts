@@ -1,6 +1,6 @@
 import code from '../../../shaders/add.wgsl?raw';
 import type { Gpu } from '../device.ts';
-import { dispatch1d, type KernelOp } from '../kernel.ts';
+import { bindBuffers, dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
 
 export interface AddOptions {
@@ -20,15 +20,7 @@ export function createAdd(gpu: Gpu, o: AddOptions): KernelOp<{ m: number }> {
   const label = o.label ?? key;
   const pipeline = gpu.pipelines.get({ key, code, constants: { WG } });
   const params = new Params(gpu.device, { count: 'u32' }, `${label} params`);
-  const bindGroup = gpu.device.createBindGroup({
-    label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: o.x } },
-      { binding: 1, resource: { buffer: o.y } },
-      { binding: 2, resource: { buffer: params.buffer } },
-    ],
-  });
+  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.x, o.y, params.buffer]);
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   return {
     label,

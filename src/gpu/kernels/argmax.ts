@@ -1,6 +1,6 @@
 import code from '../../../shaders/argmax.wgsl?raw';
 import type { Gpu } from '../device.ts';
-import type { KernelOp } from '../kernel.ts';
+import { bindBuffers, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
 
 export interface ArgmaxOptions {
@@ -24,15 +24,7 @@ export function createArgmax(gpu: Gpu, o: ArgmaxOptions): KernelOp<{ rowOffset?:
   const label = o.label ?? key;
   const pipeline = gpu.pipelines.get({ key, code, constants: { WG } });
   const params = new Params(gpu.device, { N: 'u32', rowOffset: 'u32' }, `${label} params`);
-  const bindGroup = gpu.device.createBindGroup({
-    label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: o.logits } },
-      { binding: 1, resource: { buffer: o.out } },
-      { binding: 2, resource: { buffer: params.buffer } },
-    ],
-  });
+  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.logits, o.out, params.buffer]);
   return {
     label,
     encode(pass, { rowOffset = 0 }) {

@@ -3,7 +3,7 @@ import prefillCode from '../../../shaders/attention_prefill.wgsl?raw';
 import reduceCode from '../../../shaders/attention_reduce.wgsl?raw';
 import { createStorage } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
-import type { KernelOp } from '../kernel.ts';
+import { bindBuffers, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
 
 // Each mirrors a constant of the same name in the shaders.
@@ -92,12 +92,7 @@ export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<A
   );
   const reduceParams = new Params(device, { nHeads: 'u32', nSplits: 'u32' }, `${label}_reduce`);
 
-  const bind = (pipeline: GPUComputePipeline, name: string, buffers: GPUBuffer[]) =>
-    device.createBindGroup({
-      label: `${label}_${name}`,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+  const bind = (pipeline: GPUComputePipeline, name: string, buffers: GPUBuffer[]) => bindBuffers(device, pipeline, `${label}_${name}`, buffers);
   const prefillBindings = bind(prefill, 'prefill', [prefillParams.buffer, q, kCache, vCache, out]);
   const decodeBindings = bind(decode, 'decode', [decodeParams.buffer, q, kCache, vCache, partials]);
   const reduceBindings = bind(reduce, 'reduce', [reduceParams.buffer, partials, out]);

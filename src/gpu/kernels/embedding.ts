@@ -1,7 +1,7 @@
 import code from '../../../shaders/embedding.wgsl?raw';
 import { DeviceLimitError } from '../../protocol/errors.ts';
 import type { Gpu } from '../device.ts';
-import { dispatch1d, type KernelOp } from '../kernel.ts';
+import { bindBuffers, dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
 
 export interface EmbeddingOptions {
@@ -29,16 +29,7 @@ export function createEmbedding(gpu: Gpu, o: EmbeddingOptions): KernelOp<{ m: nu
   const label = o.label ?? key;
   const pipeline = gpu.pipelines.get({ key, code, constants: { WG } });
   const params = new Params(gpu.device, { m: 'u32', D: 'u32', V: 'u32' }, `${label} params`);
-  const bindGroup = gpu.device.createBindGroup({
-    label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: o.ids } },
-      { binding: 1, resource: { buffer: o.table } },
-      { binding: 2, resource: { buffer: o.out } },
-      { binding: 3, resource: { buffer: params.buffer } },
-    ],
-  });
+  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.ids, o.table, o.out, params.buffer]);
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   return {
     label,

@@ -1,7 +1,7 @@
 import code from '../../../shaders/gemm.wgsl?raw';
 import { DeviceLimitError } from '../../protocol/errors.ts';
 import type { Gpu } from '../device.ts';
-import type { KernelOp } from '../kernel.ts';
+import { bindBuffers, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
 
 /** y = x · wᵀ over f32 row-major buffers; shared by the GEMM (prefill) and GEMV (decode) paths. */
@@ -78,16 +78,7 @@ export function createGemm(gpu: Gpu, o: MatmulOptions): KernelOp<MatmulDyn> {
     constants: { WG_M, WG_N, TILE_K, ACCUMULATE: o.accumulate ? 1 : 0 },
   });
   const params = new Params(gpu.device, MATMUL_PARAMS, `${label} params`);
-  const bindGroup = gpu.device.createBindGroup({
-    label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: o.x } },
-      { binding: 1, resource: { buffer: o.w } },
-      { binding: 2, resource: { buffer: o.y } },
-      { binding: 3, resource: { buffer: params.buffer } },
-    ],
-  });
+  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.x, o.w, o.y, params.buffer]);
   const colTiles = Math.ceil(o.N / TILE_N);
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   if (colTiles > maxPerDim) throw new DeviceLimitError(`gemm: N=${o.N} needs ${colTiles} workgroups in x, above the limit of ${maxPerDim}`);

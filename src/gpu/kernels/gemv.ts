@@ -1,6 +1,6 @@
 import code from '../../../shaders/gemv.wgsl?raw';
 import type { Gpu } from '../device.ts';
-import { dispatch1d, type KernelOp } from '../kernel.ts';
+import { bindBuffers, dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
 import { checkMatmulOptions, checkMatmulRows, MATMUL_PARAMS, type MatmulDyn, type MatmulOptions } from './gemm.ts';
 
@@ -44,16 +44,7 @@ export function createGemv(gpu: Gpu, o: MatmulOptions): KernelOp<MatmulDyn> {
     constants: { WG, THREADS_PER_ROW, ROWS, ACCUMULATE: o.accumulate ? 1 : 0 },
   });
   const params = new Params(gpu.device, MATMUL_PARAMS, `${label} params`);
-  const bindGroup = gpu.device.createBindGroup({
-    label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: o.x } },
-      { binding: 1, resource: { buffer: o.w } },
-      { binding: 2, resource: { buffer: o.y } },
-      { binding: 3, resource: { buffer: params.buffer } },
-    ],
-  });
+  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.x, o.w, o.y, params.buffer]);
   const rowGroups = Math.ceil(o.N / ROWS);
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   return {

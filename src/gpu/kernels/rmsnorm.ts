@@ -1,6 +1,6 @@
 import code from '../../../shaders/rmsnorm.wgsl?raw';
 import type { Gpu } from '../device.ts';
-import { dispatch1d, type KernelOp } from '../kernel.ts';
+import { bindBuffers, dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
 
 export interface RmsnormOptions {
@@ -26,16 +26,7 @@ export function createRmsnorm(gpu: Gpu, o: RmsnormOptions): KernelOp<{ m: number
   const label = o.label ?? key;
   const pipeline = gpu.pipelines.get({ key, code, constants: { WG } });
   const params = new Params(gpu.device, { m: 'u32', D: 'u32', eps: 'f32', rowOffset: 'u32' }, `${label} params`);
-  const bindGroup = gpu.device.createBindGroup({
-    label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: o.x } },
-      { binding: 1, resource: { buffer: o.weight } },
-      { binding: 2, resource: { buffer: o.out } },
-      { binding: 3, resource: { buffer: params.buffer } },
-    ],
-  });
+  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.x, o.weight, o.out, params.buffer]);
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   return {
     label,

@@ -1,6 +1,6 @@
 import code from '../../../shaders/swiglu.wgsl?raw';
 import type { Gpu } from '../device.ts';
-import { dispatch1d, type KernelOp } from '../kernel.ts';
+import { bindBuffers, dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
 
 export interface SwigluOptions {
@@ -22,16 +22,7 @@ export function createSwiglu(gpu: Gpu, o: SwigluOptions): KernelOp<{ m: number }
   const label = o.label ?? key;
   const pipeline = gpu.pipelines.get({ key, code, constants: { WG } });
   const params = new Params(gpu.device, { count: 'u32' }, `${label} params`);
-  const bindGroup = gpu.device.createBindGroup({
-    label,
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: o.gate } },
-      { binding: 1, resource: { buffer: o.up } },
-      { binding: 2, resource: { buffer: o.out } },
-      { binding: 3, resource: { buffer: params.buffer } },
-    ],
-  });
+  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.gate, o.up, o.out, params.buffer]);
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   return {
     label,
