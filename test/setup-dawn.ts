@@ -1,8 +1,10 @@
 // Gives Node tests the same `navigator.gpu` the browser has, backed by Dawn.
 import { create, globals } from 'webgpu';
-import { findVulkanIcd } from '../src/cli/vulkan.ts';
+import { softwareVulkanIcd } from '../src/cli/vulkan.ts';
 
-const icd = findVulkanIcd();
+// Tests pin the software driver CI has (Chromium's SwiftShader) unless told otherwise, so a
+// run here computes what a run there does, whatever GPU drivers this machine registers.
+const icd = softwareVulkanIcd();
 if (icd && !process.env.VK_ICD_FILENAMES) process.env.VK_ICD_FILENAMES = icd;
 Object.assign(globalThis, globals);
 const gpu = create([]);

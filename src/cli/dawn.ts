@@ -1,13 +1,12 @@
 import { WebGPUUnavailableError } from '../protocol/errors.ts';
-import { describeMissingVulkan, findVulkanIcd } from './vulkan.ts';
+import { describeMissingVulkan, findVulkanIcd, softwareVulkanIcd } from './vulkan.ts';
 
 /**
- * WebGPU for Node through Dawn. Without a GPU driver, Dawn runs on a software Vulkan
- * (Chromium's SwiftShader or Mesa's lavapipe), which we point the Vulkan loader at.
+ * WebGPU for Node through Dawn. The system's Vulkan drivers come first (a real GPU); when
+ * none gives an adapter, Dawn runs on a software Vulkan (Chromium's SwiftShader or Mesa's
+ * lavapipe), which we point the Vulkan loader at.
  */
 export async function dawnGpu(): Promise<GPU> {
-  const icd = findVulkanIcd();
-  if (icd) process.env.VK_ICD_FILENAMES = icd;
   let webgpu: typeof import('webgpu');
   try {
     webgpu = await import('webgpu');
@@ -15,7 +14,17 @@ export async function dawnGpu(): Promise<GPU> {
     throw new WebGPUUnavailableError(`Dawn for Node (npm "webgpu") could not load: ${(err as Error).message}`, describeMissingVulkan());
   }
   Object.assign(globalThis, webgpu.globals);
-  const gpu = webgpu.create([]);
-  if (!(await gpu.requestAdapter())) throw new WebGPUUnavailableError('Dawn found no WebGPU adapter.', describeMissingVulkan());
-  return gpu;
+  const icd = findVulkanIcd();
+  if (icd) process.env.VK_ICD_FILENAMES = icd;
+  let gpu = webgpu.create([]);
+  if (await gpu.requestAdapter()) return gpu;
+  // The loader reads VK_ICD_FILENAMES whenever an instance is created, so a second Dawn
+  // instance sees the software driver.
+  const software = softwareVulkanIcd();
+  if (!icd && software) {
+    process.env.VK_ICD_FILENAMES = software;
+    gpu = webgpu.create([]);
+    if (await gpu.requestAdapter()) return gpu;
+  }
+  throw new WebGPUUnavailableError('Dawn found no WebGPU adapter.', describeMissingVulkan());
 }
