@@ -15,6 +15,11 @@ export type ErrorName =
   | 'NetworkError'
   | 'InvalidArgumentError'
   | 'NoModelLoadedError'
+  | 'QuotaError'
+  | 'AuthRequiredError'
+  | 'RateLimitedError'
+  | 'OfflineError'
+  | 'IntegrityError'
   | 'AbortError';
 
 export class PocketHubError extends Error {
@@ -75,6 +80,21 @@ export const DeviceLimitError = errorClass(
 export const NetworkError = errorClass('NetworkError', 'Check your connection and try again.');
 export const InvalidArgumentError = errorClass('InvalidArgumentError', 'Check the settings and try again.');
 export const NoModelLoadedError = errorClass('NoModelLoadedError', 'Load a model first.');
+/** Not enough storage for a download; nothing partial is kept. */
+export const QuotaError = errorClass(
+  'QuotaError',
+  'Free some space: delete cached models on the Storage page, or allow this site more storage.',
+);
+/** A gated or private repository (HTTP 401/403). */
+export const AuthRequiredError = errorClass(
+  'AuthRequiredError',
+  'Request access on the model page on huggingface.co, then add a read token in Settings. The token stays on this device.',
+);
+export const RateLimitedError = errorClass('RateLimitedError', 'The hub is rate-limiting requests. Wait a minute and try again.');
+/** The hub cannot be reached and the model is not cached. */
+export const OfflineError = errorClass('OfflineError', 'Connect to the internet once to download this model; after that it works offline.');
+/** Downloaded bytes do not match the hash the hub published. */
+export const IntegrityError = errorClass('IntegrityError', 'The download was damaged on the way. Try again; the bad copy was discarded.');
 export const AbortError = errorClass('AbortError', '');
 
 const classes: Record<ErrorName, new (message: string, hint?: string) => PocketHubError> = {
@@ -90,6 +110,11 @@ const classes: Record<ErrorName, new (message: string, hint?: string) => PocketH
   NetworkError,
   InvalidArgumentError,
   NoModelLoadedError,
+  QuotaError,
+  AuthRequiredError,
+  RateLimitedError,
+  OfflineError,
+  IntegrityError,
   AbortError,
 };
 
