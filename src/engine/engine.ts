@@ -42,7 +42,7 @@ interface Loaded {
 export class Engine implements EngineApi {
   private gpu?: Gpu;
   private loaded?: Loaded;
-  private running?: AbortFlag;
+  private running?: { flag: AbortFlag; done: Promise<unknown> };
   private last?: GenerationStats;
   private lostError?: Error;
 
@@ -107,9 +107,10 @@ export class Engine implements EngineApi {
     if (!loaded) throw new NoModelLoadedError('No model is loaded.');
     if (this.running) throw new InvalidArgumentError('A generation is already running: stop it first.');
     const flag: AbortFlag = { aborted: false };
-    this.running = flag;
+    const done = generate(loaded.model, loaded.tokenizer, request, loaded.eos, flag, onEvent);
+    this.running = { flag, done };
     try {
-      const result = await generate(loaded.model, loaded.tokenizer, request, loaded.eos, flag, onEvent);
+      const result = await done;
       this.last = result.stats;
       return result;
     } catch (err) {
@@ -120,11 +121,14 @@ export class Engine implements EngineApi {
   }
 
   abort(): void {
-    if (this.running) this.running.aborted = true;
+    if (this.running) this.running.flag.aborted = true;
   }
 
+  /** Stops any generation, waits for it to leave the GPU alone, then frees the model. */
   async unload(): Promise<void> {
+    const running = this.running;
     this.abort();
+    await running?.done.catch(() => {});
     this.loaded?.model.destroy();
     this.loaded = undefined;
   }

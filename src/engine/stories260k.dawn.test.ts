@@ -90,3 +90,14 @@ describe('generation control', () => {
     await other.unload();
   });
 });
+
+test('unloading during a generation stops it first and frees the model', async () => {
+  const engine = new Engine();
+  await engine.loadFrom(await diskLocation(GGUF), {});
+  const running = engine.generate({ prompt: 'Once upon a time', temperature: 0, repetitionPenalty: 1, maxTokens: 500 });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await engine.unload();
+  expect((await running).reason).toBe('abort');
+  expect((await engine.stats()).loaded).toBe(false);
+  await expect(engine.generate({ prompt: 'Once' })).rejects.toMatchObject({ name: 'NoModelLoadedError' });
+});
