@@ -1,13 +1,14 @@
 // The built CLI as a user runs it: a child process, JSON out, exit codes.
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'vite';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LLAMA2C_GREEDY_200 } from '../../test/goldens.ts';
 import { BAD_MODELS, STORIES_GGUF, writeBadModels } from '../../test/badModels.ts';
+import { startHubServer, type HubServer } from '../../test/hubServer.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MODEL_DIR = join(ROOT, 'public', 'models', 'stories260K');
@@ -84,4 +85,51 @@ test('a missing model and bad flags exit non-zero with usage', async () => {
   const flags = await run(['--model', STORIES_GGUF, '--prompt', 'x', '--top-k', 'many']);
   expect(flags.code).toBe(1);
   expect(flags.stderr).toMatch(/--top-k needs a whole number/);
+});
+
+describe('generate --model owner/name from a hub', () => {
+  const REPO = 'pocket-hub/stories260K';
+  let hub: HubServer;
+  let cacheDir: string;
+  beforeAll(async () => {
+    const root = await mkdtemp(join(tmpdir(), 'pocket-hub-hub-'));
+    await cp(MODEL_DIR, join(root, REPO), { recursive: true });
+    hub = await startHubServer({ root });
+    cacheDir = await mkdtemp(join(tmpdir(), 'pocket-hub-cache-'));
+  });
+  // The offline test closes the hub itself.
+  afterAll(() => hub?.close().catch(() => {}));
+
+  const greedy200 = ['--prompt', '', '--temperature', '0', '--max-tokens', '200', '--json'];
+
+  test('downloads through dropped connections, verifies, and generates token-exact', async () => {
+    // Drops at several offsets inside the weight files: each download resumes and must still verify.
+    for (const afterBytes of [1000, 300_000, 777_777]) hub.faults.add({ kind: 'drop', afterBytes, match: '/cdn/' });
+    const { code, stdout, stderr } = await run(['--model', REPO, '--hub', hub.url, '--cache-dir', cacheDir, ...greedy200]);
+    expect(code, stderr).toBe(0);
+    expect(hub.faults.pending).toHaveLength(0);
+    expect(JSON.parse(stdout).text).toBe(LLAMA2C_GREEDY_200);
+  });
+
+  test('a corrupted download is detected, fetched again, and never used', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pocket-hub-cache-'));
+    hub.faults.add({ kind: 'corrupt', offsets: [12345], match: '/cdn/' });
+    const { code, stdout, stderr } = await run(['--model', REPO, '--file', 'stories260K.gguf', '--hub', hub.url, '--cache-dir', dir, ...greedy200]);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout).text).toBe(LLAMA2C_GREEDY_200);
+  });
+
+  test('with the hub down, the cached model generates without the network', async () => {
+    const before = hub.requests.length;
+    await hub.close();
+    const { code, stdout, stderr } = await run(['--model', REPO, '--hub', hub.url, '--cache-dir', cacheDir, ...greedy200]);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout).text).toBe(LLAMA2C_GREEDY_200);
+    expect(hub.requests.length).toBe(before);
+    // Not cached anywhere: a clear offline error.
+    const empty = await mkdtemp(join(tmpdir(), 'pocket-hub-cache-'));
+    const offline = await run(['--model', REPO, '--hub', hub.url, '--cache-dir', empty, ...greedy200]);
+    expect(offline.code).toBe(1);
+    expect(offline.stderr).toContain('error (OfflineError)');
+  });
 });

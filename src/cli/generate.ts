@@ -1,13 +1,15 @@
-// npm run generate -- --model <.gguf | folder> --prompt TEXT [--max-tokens N] [--temperature T]
+// npm run generate -- --model <.gguf | folder | owner/name> --prompt TEXT [--max-tokens N] [--temperature T]
 //   [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--context N] [--json]
+//   [--hub URL] [--revision R] [--file x.gguf] [--cache-dir DIR]
 import { parseArgs } from 'node:util';
 import { isPocketHubError, InvalidArgumentError } from '../protocol/errors.ts';
 import type { GenerateRequest } from '../protocol/index.ts';
 import { Engine } from '../engine/engine.ts';
 import { dawnGpu } from './dawn.ts';
-import { diskLocation } from './nodeFiles.ts';
+import { hubLocation } from './hubLocation.ts';
+import { diskLocation, isOnDisk } from './nodeFiles.ts';
 
-const USAGE = `usage: npm run generate -- --model <file.gguf | model folder> --prompt TEXT [options]
+const USAGE = `usage: npm run generate -- --model <file.gguf | model folder | owner/name> --prompt TEXT [options]
   --max-tokens N          new tokens at most (default 256)
   --temperature T         0 is greedy (default 0.8)
   --top-k K               0 disables (default 40)
@@ -15,7 +17,12 @@ const USAGE = `usage: npm run generate -- --model <file.gguf | model folder> --p
   --repetition-penalty R  1 disables (default 1.1)
   --seed S                makes sampling reproducible
   --context N             KV cache length (default: the model's, at most 2048)
-  --json                  print one JSON object instead of streaming text`;
+  --json                  print one JSON object instead of streaming text
+ for a Hub repository (owner/name):
+  --hub URL               hub endpoint (default https://huggingface.co; HF_TOKEN is sent for gated repos)
+  --revision R            branch, tag or commit (default main)
+  --file NAME             which GGUF, by file name or quant type (default Q4_K_M, else the smallest)
+  --cache-dir DIR         weight store (default ~/.cache/pocket-hub); cached models load offline`;
 
 function number(value: string | undefined, flag: string, integer = false): number | undefined {
   if (value === undefined) return undefined;
@@ -38,6 +45,10 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       context: { type: 'string' },
       json: { type: 'boolean', default: false },
+      hub: { type: 'string' },
+      revision: { type: 'string' },
+      file: { type: 'string' },
+      'cache-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -48,7 +59,15 @@ async function main(): Promise<number> {
   if (!values.model || values.prompt === undefined) throw new InvalidArgumentError('--model and --prompt are required.', USAGE);
 
   const engine = new Engine({ gpu: await dawnGpu() });
-  const location = await diskLocation(values.model);
+  const location = (await isOnDisk(values.model))
+    ? await diskLocation(values.model)
+    : await hubLocation(values.model, {
+        hub: values.hub,
+        revision: values.revision,
+        file: values.file,
+        cacheDir: values['cache-dir'],
+        quiet: values.json,
+      });
   const info = await engine.loadFrom(location, { contextLength: number(values.context, 'context', true) });
   if (!values.json) console.error(`${info.architecture} · ${info.layers} layers · ${info.parameters.toLocaleString('en')} parameters · ${info.adapter}`);
 

@@ -32,6 +32,11 @@ export async function fileSource(path: string): Promise<ByteSource> {
   };
 }
 
+/** True when `path` names something on disk; otherwise the CLI reads it as a Hub repo id. */
+export async function isOnDisk(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined)) !== undefined || !/^[\w.-]+\/[\w.-]+$/.test(path);
+}
+
 /** A `.gguf` file or an HF-format model folder on disk. */
 export async function diskLocation(path: string): Promise<ModelLocation> {
   const info = await stat(path).catch(() => undefined);

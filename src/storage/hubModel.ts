@@ -1,0 +1,111 @@
+// A Hub repository as a model the engine can load: the files it needs, downloaded once into a
+// weight store (verified, resumable), then read from the store — with no network at all when
+// the hub cannot be reached and a complete copy is cached.
+import { CorruptFileError, isPocketHubError } from '../protocol/errors.ts';
+import type { ModelLocation } from '../engine/files.ts';
+import type { HubClient, HubFile, ResolvedRepo } from '../hub/client.ts';
+import { chooseFiles } from '../hub/files.ts';
+import { downloadFile } from './download.ts';
+import { markUsed, type FileRecord, type WeightStore } from './store.ts';
+import { storedSource } from './storedSource.ts';
+
+export interface HubModelOptions {
+  revision?: string;
+  /** A GGUF path or quant name (e.g. 'Q8_0') when the repo has several. */
+  gguf?: string;
+  onProgress?: (file: string, loaded: number, total: number) => void;
+  signal?: AbortSignal;
+  chunkSize?: number;
+}
+
+const INDEX = 'model.safetensors.index.json';
+
+export async function openHubModel(client: HubClient, store: WeightStore, repo: string, options: HubModelOptions = {}): Promise<ModelLocation> {
+  let resolved: ResolvedRepo;
+  try {
+    resolved = await client.resolveRepo(repo, options.revision, options.signal);
+  } catch (err) {
+    if (isPocketHubError(err, 'OfflineError')) {
+      const cached = await cachedCopy(store, repo, options);
+      if (cached) return cached;
+    }
+    throw err;
+  }
+
+  const fetchRecord = (file: HubFile) => ensureFile(client, store, resolved, file, options);
+  // Which shards a sharded checkpoint needs is written in its index, so that comes first.
+  const indexFile = resolved.files.find((f) => f.path === INDEX);
+  const index =
+    indexFile && !resolved.files.some((f) => f.path === 'model.safetensors') && !options.gguf
+      ? await readJson(store, await fetchRecord(indexFile))
+      : undefined;
+  const choice = chooseFiles(resolved.files, { gguf: options.gguf, index: index as { weight_map: Record<string, string> } | undefined });
+  const needed = choice.kind === 'gguf' ? [choice.file] : choice.files;
+  const records = new Map<string, FileRecord>();
+  for (const file of needed) records.set(file.path, await fetchRecord(file));
+  return locationOf(store, repo, choice.kind, records);
+}
+
+async function ensureFile(client: HubClient, store: WeightStore, resolved: ResolvedRepo, file: HubFile, o: HubModelOptions): Promise<FileRecord> {
+  const key = { repo: resolved.repo, commit: resolved.commit, path: file.path };
+  const existing = await store.getRecord(key);
+  if (existing?.complete) return markUsed(store, existing);
+  const download = () => downloadFile({
+    store,
+    key,
+    size: file.size,
+    sha256: file.sha256,
+    open: (start, signal) => client.fetchFile(resolved, file.path, { start, signal }),
+    onProgress: (loaded, total) => o.onProgress?.(file.path, loaded, total),
+    signal: o.signal,
+    chunkSize: o.chunkSize,
+  });
+  // A hash mismatch discards the file; bytes damaged in transit are worth one fresh download.
+  return download().catch((err: unknown) => {
+    if (isPocketHubError(err, 'IntegrityError')) return download();
+    throw err;
+  });
+}
+
+/**
+ * The most recently used complete copy of `repo` in the store, for when no hub answers.
+ * Files of one commit only, so a model never mixes two revisions.
+ */
+async function cachedCopy(store: WeightStore, repo: string, o: HubModelOptions): Promise<ModelLocation | undefined> {
+  const complete = (await store.listFiles()).filter((r) => r.repo === repo && r.complete && (!o.revision || r.commit === o.revision));
+  if (complete.length === 0) return undefined;
+  const latest = complete.reduce((a, b) => (b.lastUsed > a.lastUsed ? b : a));
+  const files = complete.filter((r) => r.commit === latest.commit);
+  const ggufs = files.filter((r) => r.path.endsWith('.gguf'));
+  if (files.some((r) => r.path === 'config.json') && !o.gguf) {
+    return locationOf(store, repo, 'safetensors', new Map(files.map((r) => [r.path, r])));
+  }
+  const gguf = ggufs.find((r) => !o.gguf || r.path === o.gguf || r.path.toLowerCase().includes(o.gguf.toLowerCase()));
+  return gguf ? locationOf(store, repo, 'gguf', new Map([[gguf.path, gguf]])) : undefined;
+}
+
+function locationOf(store: WeightStore, repo: string, kind: 'gguf' | 'safetensors', records: Map<string, FileRecord>): ModelLocation {
+  if (kind === 'gguf') {
+    const [record] = records.values();
+    return { kind: 'gguf', name: `${repo}/${record.path}`, open: async () => storedSource(store, record) };
+  }
+  return {
+    kind: 'folder',
+    name: repo,
+    files: {
+      open: async (path) => {
+        const record = records.get(path);
+        return record ? storedSource(store, record) : undefined;
+      },
+    },
+  };
+}
+
+async function readJson(store: WeightStore, record: FileRecord): Promise<unknown> {
+  const source = storedSource(store, record);
+  try {
+    return JSON.parse(new TextDecoder().decode(await source.read(0, source.size)));
+  } catch (err) {
+    throw new CorruptFileError(`${record.repo}/${record.path} is not valid JSON: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,91 @@
+// The weight store: files from the Hub kept as numbered chunks plus one record per
+// file. Two back ends share this interface and layout: IndexedDB in the browser
+// (idbStore.ts) and the file system for the CLI (fsStore.ts).
+
+/**
+ * Chromium refuses single IndexedDB values above ~128 MiB, and a chunk is the most a
+ * download or a read holds in memory at once; 64 MiB keeps both comfortable.
+ */
+export const CHUNK_SIZE = 64 * 2 ** 20;
+
+/** A file at a fixed revision: the commit is part of every key, so a new push never mixes with old bytes. */
+export interface FileKey {
+  repo: string;
+  commit: string;
+  path: string;
+}
+
+export interface FileRecord extends FileKey {
+  size: number;
+  /** Hex SHA-256 the Hub published (LFS files); without it a file is complete once all bytes arrived. */
+  sha256?: string;
+  chunkSize: number;
+  /**
+   * Chunks 0..chunksDone-1 are stored in full. A resumed download re-hashes them rather
+   * than saving the hash state: @noble/hashes has no public way to serialise it, and
+   * reading back stored chunks is far cheaper than fetching them again.
+   */
+  chunksDone: number;
+  /** Set only after every byte arrived and the hash matched. */
+  complete: boolean;
+  /** Milliseconds since the epoch; eviction drops the smallest first. */
+  lastUsed: number;
+}
+
+export interface WeightStore {
+  getRecord(key: FileKey): Promise<FileRecord | undefined>;
+  putRecord(record: FileRecord): Promise<void>;
+  /** Has copied or written `bytes` once it resolves, so the caller may reuse the buffer. */
+  putChunk(key: FileKey, index: number, bytes: Uint8Array): Promise<void>;
+  getChunk(key: FileKey, index: number): Promise<Uint8Array | undefined>;
+  /** The record and all chunks. */
+  deleteFile(key: FileKey): Promise<void>;
+  listFiles(): Promise<FileRecord[]>;
+  /** Bytes used by this store (sum of chunk sizes). */
+  usage(): Promise<number>;
+}
+
+/** One string per file: the Web Locks name and the key both stores file things under. */
+export function fileId(key: FileKey): string {
+  return `${key.repo}@${key.commit}/${key.path}`;
+}
+
+export function chunkCount(size: number, chunkSize: number): number {
+  return Math.ceil(size / chunkSize);
+}
+
+/** Length of chunk `index`; only the last one is short. */
+export function chunkLength(record: Pick<FileRecord, 'size' | 'chunkSize'>, index: number): number {
+  return Math.min(record.chunkSize, record.size - index * record.chunkSize);
+}
+
+/** Bytes a record's stored chunks take. */
+export function storedBytes(record: FileRecord): number {
+  return Math.min(record.size, record.chunksDone * record.chunkSize);
+}
+
+/** Records a use of the file so eviction keeps it longer. */
+export async function markUsed(store: WeightStore, record: FileRecord, now = Date.now()): Promise<FileRecord> {
+  const used = { ...record, lastUsed: now };
+  await store.putRecord(used);
+  return used;
+}
+
+/**
+ * Deletes whole files, least recently used first, until at least `bytesToFree` bytes are
+ * gone or nothing is left. Partial downloads count for what they hold. Returns the
+ * deleted records, oldest first. The caller holds the file locks it cares about: a
+ * download in progress in another tab is not protected here.
+ */
+export async function evictLeastRecentlyUsed(store: WeightStore, bytesToFree: number): Promise<FileRecord[]> {
+  const byAge = (await store.listFiles()).sort((a, b) => a.lastUsed - b.lastUsed);
+  const deleted: FileRecord[] = [];
+  let freed = 0;
+  for (const record of byAge) {
+    if (freed >= bytesToFree) break;
+    await store.deleteFile(record);
+    deleted.push(record);
+    freed += storedBytes(record);
+  }
+  return deleted;
+}

@@ -1,0 +1,61 @@
+import { CorruptFileError } from '../protocol/errors.ts';
+import type { ByteSource } from '../engine/formats/source.ts';
+import { chunkLength, fileId, type FileRecord, type WeightStore } from './store.ts';
+
+/**
+ * A ByteSource over a complete stored file. Each read fetches only the chunks its range
+ * spans (a tensor may span several) and copies just the asked-for bytes out of them.
+ * The last chunk read is kept, since parsers read a header in several small pieces and
+ * then tensors in file order; that is the one chunk of memory this source holds.
+ * A missing or short chunk is a CorruptFileError, so the caller can download again.
+ */
+export function storedSource(store: WeightStore, record: FileRecord): ByteSource {
+  const name = fileId(record);
+  if (!record.complete) throw new CorruptFileError(`${name}: the download is not complete.`);
+  let cached: { index: number; bytes: Uint8Array } | undefined;
+
+  async function chunk(index: number): Promise<Uint8Array> {
+    if (cached?.index === index) return cached.bytes;
+    // Dropped first so a failed read does not keep the old chunk alive beside the new one.
+    cached = undefined;
+    const bytes = await store.getChunk(record, index);
+    const want = chunkLength(record, index);
+    if (!bytes || bytes.byteLength !== want) {
+      const found = bytes ? `${bytes.byteLength} bytes` : 'nothing';
+      throw new CorruptFileError(`${name}: chunk ${index} should hold ${want} bytes but the store has ${found}.`);
+    }
+    cached = { index, bytes };
+    return bytes;
+  }
+
+  /** Its own function so no reference to the chunk outlives the copy in a suspended frame. */
+  async function copyPart(index: number, out: Uint8Array, offset: number): Promise<void> {
+    const bytes = await chunk(index);
+    const from = Math.max(offset, index * record.chunkSize);
+    const to = Math.min(offset + out.byteLength, (index + 1) * record.chunkSize);
+    out.set(bytes.subarray(from - index * record.chunkSize, to - index * record.chunkSize), from - offset);
+  }
+
+  return {
+    name,
+    size: record.size,
+    async read(offset, length) {
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+        throw new RangeError(`${name}: invalid read of ${length} bytes at ${offset}`);
+      }
+      if (offset + length > record.size) {
+        throw new CorruptFileError(`${name}: truncated: needed bytes ${offset}..${offset + length} but the file has ${record.size} bytes`);
+      }
+      if (length === 0) return new Uint8Array(0);
+      const first = Math.floor(offset / record.chunkSize);
+      const last = Math.floor((offset + length - 1) / record.chunkSize);
+      if (first === last) {
+        const at = offset - first * record.chunkSize;
+        return (await chunk(first)).subarray(at, at + length);
+      }
+      const out = new Uint8Array(length);
+      for (let index = first; index <= last; index++) await copyPart(index, out, offset);
+      return out;
+    },
+  };
+}
