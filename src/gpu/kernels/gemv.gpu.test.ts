@@ -113,8 +113,9 @@ describe('gemv', () => {
   test('a dispatch split over x and y computes every row once', async () => {
     const gpu = await testGpu();
     const random = rng(3);
-    // 3 tokens × 24 row groups = 72 workgroups; a limit of 7 per dimension dispatches
-    // 7 × 11 = 77, so the shader must unflatten the index and idle the 5 extra.
+    // K = 64 gets 4 lanes per row, so 64 rows per workgroup: 3 tokens × 2 row groups = 6
+    // workgroups; a limit of 4 per dimension dispatches 4 × 2 = 8, so the shader must
+    // unflatten the index and idle the 2 extra.
     const [m, K, N] = [3, 64, 93];
     const x = randomF32(m * K, random);
     const w = randomF32(N * K, random);
@@ -122,7 +123,7 @@ describe('gemv', () => {
       const xb = uploadF32(gpu, 'x', x);
       const wb = uploadF32(gpu, 'w', w);
       const yb = uploadF32(gpu, 'y', new Float32Array(m * N + 1).fill(-1));
-      const op = createGemv(withDispatchLimit(gpu, 7), { x: xb, w: wb, y: yb, K, N });
+      const op = createGemv(withDispatchLimit(gpu, 4), { x: xb, w: wb, y: yb, K, N });
       runOp(gpu, op, { m });
       const expected = [...matmulNT(x, w, m, K, N), -1];
       const r = compare(await readF32(gpu, yb), expected, tolerance(x, w, m, K, N));
