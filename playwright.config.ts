@@ -1,6 +1,7 @@
 import { defineConfig } from '@playwright/test';
 import { chromiumArgs, chromiumPath } from './test/chromium.ts';
 import { BAD_MODELS_PORT } from './test/badModels.ts';
+import { HUB_CONTROL_PORT } from './e2e/hubServer.ts';
 
 const port = 4173;
 
@@ -32,6 +33,13 @@ export default defineConfig({
     {
       command: `npx tsx e2e/badModelServer.ts ${BAD_MODELS_PORT}`,
       url: `http://localhost:${BAD_MODELS_PORT}`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
+    },
+    {
+      // The hub itself answers 404 at its root, so readiness is checked on its control port.
+      command: 'npx tsx e2e/hubServer.ts',
+      url: `http://localhost:${HUB_CONTROL_PORT}`,
       reuseExistingServer: !process.env.CI,
       timeout: 60_000,
     },

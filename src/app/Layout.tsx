@@ -18,6 +18,8 @@ export function Layout() {
             Home
           </NavLink>
           <NavLink to="/chat">Chat</NavLink>
+          <NavLink to="/storage">Storage</NavLink>
+          <NavLink to="/settings">Settings</NavLink>
         </nav>
       </header>
       <main id="content" tabIndex={-1}>

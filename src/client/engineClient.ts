@@ -10,6 +10,7 @@ import {
   type LoadProgress,
   type LoadRequest,
   type ModelInfo,
+  type StorageInfo,
 } from '../protocol/index.ts';
 import { registerErrorTransfer } from '../worker/errorTransfer.ts';
 
@@ -78,7 +79,16 @@ export function generate(request: GenerateRequest, onEvent: (e: GenerateEvent) =
   return call((engine) => engine.generate(request, Comlink.proxy(onEvent)));
 }
 
-/** Asks the running generation to stop; its `generate` promise then resolves with reason 'abort'. */
+/** What the weight store holds, for the Storage page. */
+export function storageInfo(): Promise<StorageInfo> {
+  return call((engine) => engine.storage());
+}
+
+export function deleteCached(repo: string, commit: string): Promise<void> {
+  return call((engine) => engine.deleteCached(repo, commit));
+}
+
+/** Asks the running generation to stop (or a download to pause); its `generate` promise then resolves with reason 'abort'. */
 export function abort(): void {
   // Fire and forget: a worker that is gone has nothing running to stop.
   connection?.engine.abort().catch(() => {});

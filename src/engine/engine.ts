@@ -39,7 +39,10 @@ interface Loaded {
  * The engine behind the worker and the CLI: loads one model at a time and generates
  * from it. No DOM: it runs in a Web Worker and in Node on Dawn.
  */
-export class Engine implements EngineApi {
+/** The engine's part of EngineApi; the worker adds the weight store's (storage, deleteCached). */
+export type EngineCore = Omit<EngineApi, 'storage' | 'deleteCached'>;
+
+export class Engine implements EngineCore {
   private gpu?: Gpu;
   private loaded?: Loaded;
   private running?: { flag: AbortFlag; done: Promise<unknown> };
@@ -49,6 +52,7 @@ export class Engine implements EngineApi {
   constructor(private readonly options: EngineOptions = {}) {}
 
   async load(request: LoadRequest, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    if (!request.url) throw new InvalidArgumentError('Loading needs the URL of a model file or folder.');
     const fetchFn = this.options.fetch ?? globalThis.fetch.bind(globalThis);
     const location = urlLocation(request.url, fetchFn, (file, loaded, total) => onProgress?.({ kind: 'read', file, loaded, total }));
     return this.loadFrom(location, request, onProgress);

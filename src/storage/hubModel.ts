@@ -6,16 +6,32 @@ import type { ModelLocation } from '../engine/files.ts';
 import type { HubClient, HubFile, ResolvedRepo } from '../hub/client.ts';
 import { chooseFiles } from '../hub/files.ts';
 import { downloadFile } from './download.ts';
-import { markUsed, type FileRecord, type WeightStore } from './store.ts';
+import { markUsed, storedBytes, type FileKey, type FileRecord, type WeightStore } from './store.ts';
 import { storedSource } from './storedSource.ts';
+
+/** Bytes of every file the model needs (`loaded`/`total`) and of the one in flight. */
+export interface HubDownloadProgress {
+  loaded: number;
+  total: number;
+  file: string;
+  fileLoaded: number;
+  fileTotal: number;
+}
 
 export interface HubModelOptions {
   revision?: string;
   /** A GGUF path or quant name (e.g. 'Q8_0') when the repo has several. */
   gguf?: string;
+  /** Per file, as each downloads. */
   onProgress?: (file: string, loaded: number, total: number) => void;
+  /** Across all the files the model needs, counting what the store already holds as loaded. */
+  onDownload?: (p: HubDownloadProgress) => void;
   signal?: AbortSignal;
   chunkSize?: number;
+  /** Held around each file's download, so two tabs never write the same file (the browser passes `withFileLock`). */
+  lock?: <T>(key: FileKey, fn: () => Promise<T>) => Promise<T>;
+  /** Called with the bytes still to download before any of them is fetched; throws to refuse (`checkQuota`). */
+  checkSpace?: (bytesNeeded: number) => Promise<void>;
 }
 
 const INDEX = 'model.safetensors.index.json';
@@ -32,7 +48,7 @@ export async function openHubModel(client: HubClient, store: WeightStore, repo: 
     throw err;
   }
 
-  const fetchRecord = (file: HubFile) => ensureFile(client, store, resolved, file, options);
+  const fetchRecord = (file: HubFile, onBytes?: (loaded: number) => void) => ensureFile(client, store, resolved, file, options, onBytes);
   // Which shards a sharded checkpoint needs is written in its index, so that comes first.
   const indexFile = resolved.files.find((f) => f.path === INDEX);
   const index =
@@ -41,32 +57,67 @@ export async function openHubModel(client: HubClient, store: WeightStore, repo: 
       : undefined;
   const choice = chooseFiles(resolved.files, { gguf: options.gguf, index: index as { weight_map: Record<string, string> } | undefined });
   const needed = choice.kind === 'gguf' ? [choice.file] : choice.files;
+
+  // What each file already has in the store, so the total and the quota check count only what is missing.
+  const held = new Map<string, number>();
+  for (const file of needed) {
+    const record = await store.getRecord({ repo: resolved.repo, commit: resolved.commit, path: file.path });
+    const usable = record && record.size === file.size && record.sha256 === file.sha256;
+    held.set(file.path, !usable ? 0 : record.complete ? file.size : storedBytes(record));
+  }
+  const total = needed.reduce((sum, f) => sum + f.size, 0);
+  const missing = needed.reduce((sum, f) => sum + f.size - held.get(f.path)!, 0);
+  if (missing > 0) await options.checkSpace?.(missing);
+
   const records = new Map<string, FileRecord>();
-  for (const file of needed) records.set(file.path, await fetchRecord(file));
+  for (const file of needed) {
+    const report = (fileLoaded: number) => {
+      held.set(file.path, fileLoaded);
+      let loaded = 0;
+      for (const bytes of held.values()) loaded += bytes;
+      options.onDownload?.({ loaded, total, file: file.path, fileLoaded, fileTotal: file.size });
+    };
+    records.set(file.path, await fetchRecord(file, report));
+    report(file.size);
+  }
   return locationOf(store, repo, choice.kind, records);
 }
 
-async function ensureFile(client: HubClient, store: WeightStore, resolved: ResolvedRepo, file: HubFile, o: HubModelOptions): Promise<FileRecord> {
+async function ensureFile(
+  client: HubClient,
+  store: WeightStore,
+  resolved: ResolvedRepo,
+  file: HubFile,
+  o: HubModelOptions,
+  onBytes?: (loaded: number) => void,
+): Promise<FileRecord> {
   const key = { repo: resolved.repo, commit: resolved.commit, path: file.path };
-  const existing = await store.getRecord(key);
-  if (existing?.complete) return markUsed(store, existing);
-  const download = () => downloadFile({
-    store,
-    key,
-    size: file.size,
-    sha256: file.sha256,
-    open: (start, signal) => client.fetchFile(resolved, file.path, { start, signal }),
-    onProgress: (loaded, total) => o.onProgress?.(file.path, loaded, total),
-    signal: o.signal,
-    chunkSize: o.chunkSize,
-  });
-  // A hash mismatch discards the file; bytes damaged in transit are worth one fresh download.
-  return download().catch((err: unknown) => {
-    if (isPocketHubError(err, 'IntegrityError')) return download();
-    throw err;
-  });
+  const fetchOnce = async () => {
+    // Read under the lock: another tab may have finished the file while this one waited.
+    const existing = await store.getRecord(key);
+    if (existing?.complete) return markUsed(store, existing);
+    const download = () =>
+      downloadFile({
+        store,
+        key,
+        size: file.size,
+        sha256: file.sha256,
+        open: (start, signal) => client.fetchFile(resolved, file.path, { start, signal }),
+        onProgress: (loaded, total) => {
+          o.onProgress?.(file.path, loaded, total);
+          onBytes?.(loaded);
+        },
+        signal: o.signal,
+        chunkSize: o.chunkSize,
+      });
+    // A hash mismatch discards the file; bytes damaged in transit are worth one fresh download.
+    return download().catch((err: unknown) => {
+      if (isPocketHubError(err, 'IntegrityError')) return download();
+      throw err;
+    });
+  };
+  return o.lock ? o.lock(key, fetchOnce) : fetchOnce();
 }
-
 /**
  * The most recently used complete copy of `repo` in the store, for when no hub answers.
  * Files of one commit only, so a model never mixes two revisions.

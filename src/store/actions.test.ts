@@ -1,13 +1,15 @@
 import { beforeEach, expect, test, vi } from 'vitest';
 import {
+  AbortError,
   NetworkError,
   type GenerateEvent,
   type GenerateRequest,
   type GenerationResult,
   type LoadProgress,
+  type LoadRequest,
   type ModelInfo,
 } from '../protocol/index.ts';
-import { openModel, retry, send, setDraft, stop } from './actions.ts';
+import { cancelLoad, openModel, resumeLoad, retry, send, setDraft, stop } from './actions.ts';
 import { initialChat, initialModel, useHub } from './store.ts';
 
 interface Pending<T> {
@@ -17,14 +19,14 @@ interface Pending<T> {
 
 // The engine client, replaced by one whose calls the test settles by hand.
 const engine = vi.hoisted(() => ({
-  loads: [] as { url: string; onProgress: (p: LoadProgress) => void; settle: Pending<ModelInfo> }[],
+  loads: [] as { url?: string; request: LoadRequest; onProgress: (p: LoadProgress) => void; settle: Pending<ModelInfo> }[],
   runs: [] as { request: GenerateRequest; onEvent: (e: GenerateEvent) => void; settle: Pending<GenerationResult> }[],
   aborts: 0,
 }));
 
 vi.mock('../client/engineClient.ts', () => ({
-  loadModel: (request: { url: string }, onProgress: (p: LoadProgress) => void) =>
-    new Promise<ModelInfo>((resolve, reject) => engine.loads.push({ url: request.url, onProgress, settle: { resolve, reject } })),
+  loadModel: (request: LoadRequest, onProgress: (p: LoadProgress) => void) =>
+    new Promise<ModelInfo>((resolve, reject) => engine.loads.push({ url: request.url, request, onProgress, settle: { resolve, reject } })),
   generate: (request: GenerateRequest, onEvent: (e: GenerateEvent) => void) =>
     new Promise<GenerationResult>((resolve, reject) => engine.runs.push({ request, onEvent, settle: { resolve, reject } })),
   abort: () => {
@@ -155,4 +157,22 @@ test('opening the same model again does not reload it', async () => {
   await loaded();
   openModel('/m.gguf');
   expect(engine.loads).toHaveLength(1);
+});
+
+test('a cancelled download pauses, and Resume sends the same request again', async () => {
+  const request: LoadRequest = { repo: 'org/m', hubs: ['http://hub'] };
+  openModel('org/m', request);
+  const first = engine.loads[0];
+  cancelLoad();
+  expect(engine.aborts).toBe(1);
+  first.settle.reject(new AbortError('Download of org/m was cancelled'));
+  await vi.waitFor(() => expect(useHub.getState().loadStatus).toBe('paused'));
+  expect(useHub.getState().failure).toBeUndefined();
+  resumeLoad();
+  expect(engine.loads).toHaveLength(2);
+  expect(engine.loads[1].request).toEqual(request);
+  expect(useHub.getState().loadStatus).toBe('loading');
+  // Another hub for the same repo is another load.
+  openModel('org/m', { ...request, hubs: ['http://other'] });
+  expect(engine.loads).toHaveLength(3);
 });

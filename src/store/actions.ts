@@ -9,7 +9,9 @@ import {
   type GenerateRequest,
   type GenerationResult,
   type LoadProgress,
+  type LoadRequest,
 } from '../protocol/index.ts';
+import { requestPersistence } from '../storage/idbStore.ts';
 import { advanceStage, finishEarlierStages } from './progress.ts';
 import { greedySampling, defaultSampling, parseSampling, type ParsedSampling, type SamplingForm } from './sampling.ts';
 import { initialChat, useHub, type Entry } from './store.ts';
@@ -22,30 +24,50 @@ function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** Loads the model at `url` unless it is already loaded or loading; `force` loads it again. */
-export function openModel(url: string, force = false): void {
+/**
+ * Loads `model` (what `?model=` said) with `request` unless the same load is already loaded or
+ * loading; `force` loads it again.
+ */
+export function openModel(model: string, request: LoadRequest = { url: model }, force = false): void {
   const state = useHub.getState();
-  if (!force && state.modelUrl === url && (state.loadStatus === 'loading' || state.loadStatus === 'ready')) return;
+  const same = state.modelUrl === model && JSON.stringify(state.loadRequest) === JSON.stringify(request);
+  if (!force && same && (state.loadStatus === 'loading' || state.loadStatus === 'ready')) return;
   if (state.generation.status !== 'idle') client.abort();
+  // Asked from this thread because StorageManager.persist() exists only on windows, not in the worker.
+  if (request.repo) void requestPersistence();
   const id = ++loadId;
   useHub.setState({
     ...initialChat,
     draft: state.draft,
     lastRun: undefined,
     failure: undefined,
-    modelUrl: url,
+    modelUrl: model,
+    loadRequest: request,
     loadStatus: 'loading',
     stages: {},
     model: undefined,
   });
-  client.loadModel({ url }, (p) => progressReceived(id, p)).then(
-    (model) => {
-      if (id === loadId) useHub.setState({ loadStatus: 'ready', model });
+  client.loadModel(request, (p) => progressReceived(id, p)).then(
+    (loaded) => {
+      if (id === loadId) useHub.setState({ loadStatus: 'ready', model: loaded });
     },
     (err: unknown) => {
-      if (id === loadId) useHub.setState({ loadStatus: 'failed', failure: { error: asError(err), retry: { kind: 'load', url } } });
+      if (id !== loadId) return;
+      if (isPocketHubError(err, 'AbortError')) useHub.setState({ loadStatus: 'paused' });
+      else useHub.setState({ loadStatus: 'failed', failure: { error: asError(err), retry: { kind: 'load' } } });
     },
   );
+}
+
+/** Cancels a download in progress; the load ends 'paused' and what was stored is kept. */
+export function cancelLoad(): void {
+  if (useHub.getState().loadStatus === 'loading') client.abort();
+}
+
+/** Loads the current model again; a download picks up from the chunks already stored. */
+export function resumeLoad(): void {
+  const { modelUrl, loadRequest } = useHub.getState();
+  if (modelUrl !== undefined) openModel(modelUrl, loadRequest, true);
 }
 
 export function progressReceived(id: number, p: LoadProgress): void {
@@ -160,7 +182,7 @@ export function retry(): void {
   if (!failure) return;
   const target = failure.retry;
   useHub.setState({ failure: undefined });
-  if (target.kind === 'load') return openModel(target.url, true);
+  if (target.kind === 'load') return resumeLoad();
   if (target.kind === 'send') {
     send();
     return;

@@ -26,3 +26,12 @@ test('a later stage completes the earlier ones and leaves itself alone', () => {
   expect(stages.warmup?.loaded).toBe(0);
   expect(stages.upload).toBeUndefined();
 });
+
+test('a download measures its rate across files, restarting only when the count goes back', () => {
+  const a = advanceStage(undefined, { kind: 'download', loaded: 0, total: 3000, file: 'config.json', fileLoaded: 0, fileTotal: 100 }, 0);
+  const b = advanceStage(a, { kind: 'download', loaded: 1100, total: 3000, file: 'model.safetensors', fileLoaded: 1000, fileTotal: 2900 }, 1000);
+  expect(b).toMatchObject({ rate: 1100, startedAt: 0, file: 'model.safetensors', fileLoaded: 1000, fileTotal: 2900 });
+  // A dropped connection takes the count back to the last stored chunk.
+  const c = advanceStage(b, { kind: 'download', loaded: 100, total: 3000, file: 'model.safetensors', fileLoaded: 0, fileTotal: 2900 }, 2000);
+  expect(c).toMatchObject({ startedAt: 2000, startLoaded: 100, rate: undefined });
+});

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { FinishReason, GenerationStats, ModelInfo } from '../protocol/index.ts';
+import type { FinishReason, GenerationStats, LoadRequest, ModelInfo } from '../protocol/index.ts';
 import type { LoadStages } from './progress.ts';
 import { defaultSampling, type SamplingForm } from './sampling.ts';
 
@@ -17,7 +17,7 @@ export interface Entry {
 }
 
 /** What the Retry button does again. */
-export type RetryTarget = { kind: 'load'; url: string } | { kind: 'generate'; entryId: number } | { kind: 'send' };
+export type RetryTarget = { kind: 'load' } | { kind: 'generate'; entryId: number } | { kind: 'send' };
 
 export interface Failure {
   error: Error;
@@ -30,8 +30,12 @@ export type Generation =
   | { status: 'generating' | 'stopping'; runId: number; entryId: number; tokensPerSecond?: number };
 
 export interface ModelSlice {
+  /** What `?model=` said: a URL or a Hub repo id. */
   modelUrl?: string;
-  loadStatus: 'idle' | 'loading' | 'ready' | 'failed';
+  /** How it is loaded, kept for Retry and Resume. */
+  loadRequest?: LoadRequest;
+  /** 'paused': a download was cancelled; what was stored resumes with the next load. */
+  loadStatus: 'idle' | 'loading' | 'ready' | 'failed' | 'paused';
   stages: LoadStages;
   model?: ModelInfo;
 }

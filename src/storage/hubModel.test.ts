@@ -1,0 +1,115 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
+import { HubClient } from '../hub/client.ts';
+import { QuotaError } from '../protocol/errors.ts';
+import { pattern, expectPocketHubError } from '../../test/storeContract.ts';
+import { startHubServer, type HubServer } from '../../test/hubServer.ts';
+import { fsStore } from './fsStore.ts';
+import { openHubModel, type HubDownloadProgress } from './hubModel.ts';
+import type { FileKey, WeightStore } from './store.ts';
+
+const REPO = 'org/tiny';
+const KiB = 1024;
+// Small chunks so a cancelled download leaves some stored, as 64 MiB chunks do for real weights.
+const CHUNK = 16 * KiB;
+const SIZES = { 'config.json': 40, 'model.safetensors': 200 * KiB, 'tokenizer.json': 300 };
+const TOTAL = Object.values(SIZES).reduce((a, b) => a + b, 0);
+
+let hub: HubServer;
+let root: string;
+let dir: string;
+let store: WeightStore;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pocket-hub-hubmodel-'));
+  await mkdir(join(root, REPO), { recursive: true });
+  // The contents are never parsed here: openHubModel only chooses, downloads and verifies files.
+  for (const [path, size] of Object.entries(SIZES)) await writeFile(join(root, REPO, path), pattern(0, size));
+  hub = await startHubServer({ root });
+});
+afterAll(async () => {
+  await hub.close();
+  await rm(root, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pocket-hub-hubmodel-store-'));
+  store = fsStore(dir);
+  hub.faults.clear();
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+function client(): HubClient {
+  return new HubClient({ endpoints: [hub.url] });
+}
+
+test('progress counts every needed file, space is checked once before any download, and each file is locked', async () => {
+  const events: HubDownloadProgress[] = [];
+  const space: number[] = [];
+  const locked: string[] = [];
+  const location = await openHubModel(client(), store, REPO, {
+    chunkSize: CHUNK,
+    onDownload: (p) => events.push(p),
+    checkSpace: async (bytes) => {
+      expect(hub.requests.filter((r) => r.path.includes('/resolve/'))).toEqual([]);
+      space.push(bytes);
+    },
+    lock: (key: FileKey, fn) => (locked.push(key.path), fn()),
+  });
+  expect(location.name).toBe(REPO);
+  expect(space).toEqual([TOTAL]);
+  expect(locked.sort()).toEqual(Object.keys(SIZES).sort());
+  expect(events.every((e) => e.total === TOTAL)).toBe(true);
+  expect(events.map((e) => e.loaded)).toEqual([...events.map((e) => e.loaded)].sort((a, b) => a - b));
+  expect(events.at(-1)).toMatchObject({ loaded: TOTAL, fileLoaded: SIZES[events.at(-1)!.file as keyof typeof SIZES] });
+  const weights = events.filter((e) => e.file === 'model.safetensors');
+  expect(weights.at(-1)).toMatchObject({ fileLoaded: SIZES['model.safetensors'], fileTotal: SIZES['model.safetensors'] });
+
+  // Everything stored: nothing to check, nothing to download, and the progress starts full.
+  const again: HubDownloadProgress[] = [];
+  let checked = false;
+  const before = hub.requests.length;
+  await openHubModel(client(), store, REPO, { chunkSize: CHUNK, onDownload: (p) => again.push(p), checkSpace: async () => void (checked = true) });
+  expect(checked).toBe(false);
+  expect(again.every((e) => e.loaded === TOTAL)).toBe(true);
+  expect(hub.requests.slice(before).filter((r) => r.path.includes('/resolve/') || r.path.includes('/cdn/'))).toEqual([]);
+});
+
+test('a cancelled download resumes from its stored chunks and asks for only the missing space', async () => {
+  hub.faults.add({ kind: 'slow', delayMs: 20, match: '/cdn/' });
+  const abort = new AbortController();
+  const cancelled = openHubModel(client(), store, REPO, {
+    chunkSize: CHUNK,
+    signal: abort.signal,
+    onDownload: (p) => {
+      if (p.file === 'model.safetensors' && p.fileLoaded >= 3 * CHUNK) abort.abort();
+    },
+  });
+  await expectPocketHubError(cancelled, 'AbortError');
+
+  const space: number[] = [];
+  const events: HubDownloadProgress[] = [];
+  await openHubModel(client(), store, REPO, { chunkSize: CHUNK, checkSpace: async (b) => void space.push(b), onDownload: (p) => events.push(p) });
+  expect(space).toHaveLength(1);
+  const stored = TOTAL - space[0];
+  // The small files come whole before the weights; of those, at least the three chunks seen before the abort.
+  const weightsStored = stored - SIZES['config.json'] - SIZES['tokenizer.json'];
+  expect(weightsStored).toBeGreaterThanOrEqual(3 * CHUNK);
+  expect(weightsStored % CHUNK).toBe(0);
+  expect(events[0].loaded).toBe(stored);
+  const resumed = hub.requests.filter((r) => r.path.startsWith('/cdn/')).at(-1);
+  expect(resumed?.headers.range).toBe(`bytes=${weightsStored}-`);
+});
+
+test('a refused quota stops before any file is fetched', async () => {
+  const before = hub.requests.length;
+  const refused = openHubModel(client(), store, REPO, {
+    checkSpace: async (bytes) => {
+      throw new QuotaError(`no room for ${bytes}`);
+    },
+  });
+  await expectPocketHubError(refused, 'QuotaError');
+  expect(hub.requests.slice(before).filter((r) => r.path.includes('/resolve/') || r.path.includes('/cdn/'))).toEqual([]);
+  expect(await store.listFiles()).toEqual([]);
+});

@@ -1,0 +1,70 @@
+// The engine the worker exposes: the GPU engine, plus Hub repos downloaded into the weight store.
+import type { Engine } from '../engine/engine.ts';
+import { HubClient } from '../hub/client.ts';
+import type { EngineApi, GenerateEvent, GenerateRequest, LoadProgress, LoadRequest, ModelInfo, StorageInfo } from '../protocol/index.ts';
+import { deleteModel, storageInfo, type OriginStorage } from '../storage/cache.ts';
+import { openHubModel, type HubModelOptions } from '../storage/hubModel.ts';
+import type { WeightStore } from '../storage/store.ts';
+
+export interface WorkerEngineOptions {
+  engine: Pick<Engine, 'load' | 'loadFrom' | 'generate' | 'abort' | 'unload' | 'stats'>;
+  store: WeightStore;
+  /** `withFileLock` in the browser. */
+  lock?: HubModelOptions['lock'];
+  /** `checkQuota` in the browser. */
+  checkSpace?: HubModelOptions['checkSpace'];
+  origin?: OriginStorage;
+  fetch?: typeof fetch;
+}
+
+export class WorkerEngine implements EngineApi {
+  private download?: AbortController;
+
+  constructor(private readonly o: WorkerEngineOptions) {}
+
+  async load(request: LoadRequest, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    if (!request.repo) return this.o.engine.load(request, onProgress);
+    const download = new AbortController();
+    this.download?.abort();
+    this.download = download;
+    try {
+      const client = new HubClient({ endpoints: request.hubs ?? [], token: request.token, fetch: this.o.fetch });
+      const location = await openHubModel(client, this.o.store, request.repo, {
+        revision: request.revision,
+        gguf: request.file,
+        signal: download.signal,
+        lock: this.o.lock,
+        checkSpace: this.o.checkSpace,
+        onDownload: (p) => onProgress?.({ kind: 'download', ...p }),
+      });
+      return await this.o.engine.loadFrom(location, request, onProgress);
+    } finally {
+      if (this.download === download) this.download = undefined;
+    }
+  }
+
+  generate(request: GenerateRequest, onEvent?: (e: GenerateEvent) => void) {
+    return this.o.engine.generate(request, onEvent);
+  }
+
+  abort(): void {
+    this.download?.abort();
+    this.o.engine.abort();
+  }
+
+  unload(): Promise<void> {
+    return this.o.engine.unload();
+  }
+
+  stats() {
+    return this.o.engine.stats();
+  }
+
+  storage(): Promise<StorageInfo> {
+    return storageInfo(this.o.store, this.o.origin);
+  }
+
+  deleteCached(repo: string, commit: string): Promise<void> {
+    return deleteModel(this.o.store, repo, commit);
+  }
+}
