@@ -66,14 +66,27 @@ test('progress counts every needed file, space is checked once before any downlo
   const weights = events.filter((e) => e.file === 'model.safetensors');
   expect(weights.at(-1)).toMatchObject({ fileLoaded: SIZES['model.safetensors'], fileTotal: SIZES['model.safetensors'] });
 
-  // Everything stored: nothing to check, nothing to download, and the progress starts full.
-  const again: HubDownloadProgress[] = [];
+  // Everything stored: not a single request (no API call, no HEAD), nothing to check.
   let checked = false;
   const before = hub.requests.length;
-  await openHubModel(client(), store, REPO, { chunkSize: CHUNK, onDownload: (p) => again.push(p), checkSpace: async () => void (checked = true) });
+  await openHubModel(client(), store, REPO, { chunkSize: CHUNK, checkSpace: async () => void (checked = true) });
   expect(checked).toBe(false);
-  expect(again.every((e) => e.loaded === TOTAL)).toBe(true);
-  expect(hub.requests.slice(before).filter((r) => r.path.includes('/resolve/') || r.path.includes('/cdn/'))).toEqual([]);
+  expect(hub.requests.slice(before)).toEqual([]);
+});
+
+test('a cached copy missing a file goes back to the hub for just that file', async () => {
+  await openHubModel(client(), store, REPO, { chunkSize: CHUNK });
+  const weights = (await store.listFiles()).find((r) => r.path === 'model.safetensors')!;
+  await store.deleteFile(weights);
+  const before = hub.requests.length;
+  const events: HubDownloadProgress[] = [];
+  await openHubModel(client(), store, REPO, { chunkSize: CHUNK, onDownload: (p) => events.push(p) });
+  const fetched = hub.requests.slice(before).filter((r) => r.path.includes('/resolve/') || r.path.includes('/cdn/'));
+  expect(fetched.length).toBeGreaterThan(0);
+  expect(fetched.every((r) => r.path.includes('model.safetensors') || r.path.includes('/cdn/'))).toBe(true);
+  // The files still cached count as already loaded; only the weights download.
+  expect(new Set(events.filter((e) => e.fileLoaded! < e.fileTotal!).map((e) => e.file))).toEqual(new Set(['model.safetensors']));
+  expect(events.filter((e) => e.file !== 'model.safetensors').every((e) => e.fileLoaded === e.fileTotal)).toBe(true);
 });
 
 test('a cancelled download resumes from its stored chunks and asks for only the missing space', async () => {

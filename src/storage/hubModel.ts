@@ -37,16 +37,12 @@ export interface HubModelOptions {
 const INDEX = 'model.safetensors.index.json';
 
 export async function openHubModel(client: HubClient, store: WeightStore, repo: string, options: HubModelOptions = {}): Promise<ModelLocation> {
-  let resolved: ResolvedRepo;
-  try {
-    resolved = await client.resolveRepo(repo, options.revision, options.signal);
-  } catch (err) {
-    if (isPocketHubError(err, 'OfflineError')) {
-      const cached = await cachedCopy(store, repo, options);
-      if (cached) return cached;
-    }
-    throw err;
-  }
+  // A complete copy in the store loads as it is, with no request at all: no HEAD, no API
+  // call, so a cached model works offline and on a rate-limited hub. (A newer commit on the
+  // hub is picked up once the cached copy is deleted, or by asking for that revision.)
+  const cached = await cachedCopy(store, repo, options);
+  if (cached) return cached;
+  const resolved = await client.resolveRepo(repo, options.revision, options.signal);
 
   const fetchRecord = (file: HubFile, onBytes?: (loaded: number) => void) => ensureFile(client, store, resolved, file, options, onBytes);
   // Which shards a sharded checkpoint needs is written in its index, so that comes first.
@@ -126,13 +122,25 @@ async function cachedCopy(store: WeightStore, repo: string, o: HubModelOptions):
   const complete = (await store.listFiles()).filter((r) => r.repo === repo && r.complete && (!o.revision || r.commit === o.revision));
   if (complete.length === 0) return undefined;
   const latest = complete.reduce((a, b) => (b.lastUsed > a.lastUsed ? b : a));
-  const files = complete.filter((r) => r.commit === latest.commit);
-  const ggufs = files.filter((r) => r.path.endsWith('.gguf'));
-  if (files.some((r) => r.path === 'config.json') && !o.gguf) {
-    return locationOf(store, repo, 'safetensors', new Map(files.map((r) => [r.path, r])));
+  const files = new Map(complete.filter((r) => r.commit === latest.commit).map((r) => [r.path, r]));
+  if (!o.gguf && (await holdsCheckpoint(store, files))) {
+    for (const record of files.values()) await markUsed(store, record);
+    return locationOf(store, repo, 'safetensors', files);
   }
-  const gguf = ggufs.find((r) => !o.gguf || r.path === o.gguf || r.path.toLowerCase().includes(o.gguf.toLowerCase()));
-  return gguf ? locationOf(store, repo, 'gguf', new Map([[gguf.path, gguf]])) : undefined;
+  const gguf = [...files.values()].find(
+    (r) => r.path.endsWith('.gguf') && (!o.gguf || r.path === o.gguf || r.path.toLowerCase().includes(o.gguf.toLowerCase())),
+  );
+  return gguf ? locationOf(store, repo, 'gguf', new Map([[gguf.path, await markUsed(store, gguf)]])) : undefined;
+}
+
+/** Whether complete files of one commit make a whole HF checkpoint: config, tokenizer, and every weight shard. */
+async function holdsCheckpoint(store: WeightStore, files: Map<string, FileRecord>): Promise<boolean> {
+  if (!files.has('config.json') || !files.has('tokenizer.json')) return false;
+  if (files.has('model.safetensors')) return true;
+  const index = files.get(INDEX);
+  if (!index) return false;
+  const { weight_map: weightMap } = (await readJson(store, index)) as { weight_map?: Record<string, string> };
+  return !!weightMap && Object.values(weightMap).every((shard) => files.has(shard));
 }
 
 function locationOf(store: WeightStore, repo: string, kind: 'gguf' | 'safetensors', records: Map<string, FileRecord>): ModelLocation {
