@@ -6,7 +6,7 @@ import { isPocketHubError, InvalidArgumentError } from '../protocol/errors.ts';
 import type { GenerateRequest } from '../protocol/index.ts';
 import { Engine } from '../engine/engine.ts';
 import { dawnGpu } from './dawn.ts';
-import { hubLocation } from './hubLocation.ts';
+import { loadFromHub } from './hubLocation.ts';
 import { diskLocation, isOnDisk } from './nodeFiles.ts';
 
 const USAGE = `usage: npm run generate -- --model <file.gguf | model folder | owner/name> --prompt TEXT [options]
@@ -59,16 +59,14 @@ async function main(): Promise<number> {
   if (!values.model || values.prompt === undefined) throw new InvalidArgumentError('--model and --prompt are required.', USAGE);
 
   const engine = new Engine({ gpu: await dawnGpu() });
-  const location = (await isOnDisk(values.model))
-    ? await diskLocation(values.model)
-    : await hubLocation(values.model, {
-        hub: values.hub,
-        revision: values.revision,
-        file: values.file,
-        cacheDir: values['cache-dir'],
-        quiet: values.json,
-      });
-  const info = await engine.loadFrom(location, { contextLength: number(values.context, 'context', true) });
+  const loadRequest = { contextLength: number(values.context, 'context', true) };
+  const info = (await isOnDisk(values.model))
+    ? await engine.loadFrom(await diskLocation(values.model), loadRequest)
+    : await loadFromHub(
+        values.model,
+        { hub: values.hub, revision: values.revision, file: values.file, cacheDir: values['cache-dir'], quiet: values.json },
+        (location) => engine.loadFrom(location, loadRequest),
+      );
   if (!values.json) console.error(`${info.architecture} · ${info.layers} layers · ${info.parameters.toLocaleString('en')} parameters · ${info.adapter}`);
 
   const request: GenerateRequest = {

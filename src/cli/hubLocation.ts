@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ModelLocation } from '../engine/files.ts';
 import { HubClient } from '../hub/client.ts';
 import { fsStore } from '../storage/fsStore.ts';
-import { openHubModel } from '../storage/hubModel.ts';
+import { openHubModel, withStoreRepair } from '../storage/hubModel.ts';
 
 export interface HubLocationOptions {
   hub?: string;
@@ -16,13 +16,16 @@ export interface HubLocationOptions {
 
 export const DEFAULT_HUB = 'https://huggingface.co';
 
-/** A Hub repo downloaded into the file-system weight store, with progress on stderr. */
-export function hubLocation(repo: string, o: HubLocationOptions): Promise<ModelLocation> {
+/**
+ * Downloads a Hub repo into the file-system weight store (progress on stderr) and runs
+ * `load` on it; a stored file found damaged while loading is fetched again.
+ */
+export function loadFromHub<T>(repo: string, o: HubLocationOptions, load: (location: ModelLocation) => Promise<T>): Promise<T> {
   const client = new HubClient({ endpoints: [o.hub ?? DEFAULT_HUB], token: process.env.HF_TOKEN || undefined });
   const store = fsStore(o.cacheDir ?? join(homedir(), '.cache', 'pocket-hub'));
   const started = new Map<string, { at: number; from: number }>();
   let lastLine = 0;
-  return openHubModel(client, store, repo, {
+  const open = () => openHubModel(client, store, repo, {
     revision: o.revision,
     gguf: o.file,
     onProgress: (file, loaded, total) => {
@@ -37,4 +40,5 @@ export function hubLocation(repo: string, o: HubLocationOptions): Promise<ModelL
       process.stderr.write(`${file}: ${mib(loaded)} / ${mib(total)} MiB, ${mib(rate)} MiB/s, ${eta.toFixed(0)} s left\n`);
     },
   });
+  return withStoreRepair(store, async () => load(await open()));
 }

@@ -7,7 +7,7 @@ import { QuotaError } from '../protocol/errors.ts';
 import { pattern, expectPocketHubError } from '../../test/storeContract.ts';
 import { startHubServer, type HubServer } from '../../test/hubServer.ts';
 import { fsStore } from './fsStore.ts';
-import { openHubModel, type HubDownloadProgress } from './hubModel.ts';
+import { openHubModel, withStoreRepair, type HubDownloadProgress } from './hubModel.ts';
 import type { FileKey, WeightStore } from './store.ts';
 
 const REPO = 'org/tiny';
@@ -125,4 +125,29 @@ test('a refused quota stops before any file is fetched', async () => {
   await expectPocketHubError(refused, 'QuotaError');
   expect(hub.requests.slice(before).filter((r) => r.path.includes('/resolve/') || r.path.includes('/cdn/'))).toEqual([]);
   expect(await store.listFiles()).toEqual([]);
+});
+
+test('a stored chunk found missing while loading fetches that file again, and only that file', async () => {
+  await openHubModel(client(), store, REPO, { chunkSize: CHUNK });
+  // The store loses one chunk of the weights, as a cleared or damaged disk would.
+  let lost = true;
+  const damaged: WeightStore = {
+    ...store,
+    getChunk: async (key, index) => (lost && key.path === 'model.safetensors' && index === 3 ? undefined : store.getChunk(key, index)),
+    deleteFile: async (key) => {
+      lost = false;
+      await store.deleteFile(key);
+    },
+  };
+  const before = hub.requests.length;
+  const readAll = async () => {
+    const location = await openHubModel(client(), damaged, REPO, { chunkSize: CHUNK });
+    if (location.kind !== 'folder') throw new Error('expected a folder');
+    const weights = (await location.files.open('model.safetensors'))!;
+    return weights.read(0, weights.size);
+  };
+  const bytes = await withStoreRepair(damaged, readAll);
+  expect(Buffer.compare(bytes, pattern(0, SIZES['model.safetensors']))).toBe(0);
+  const fetched = hub.requests.slice(before).filter((r) => r.path.includes('/resolve/'));
+  expect(fetched.map((r) => r.path.split('/').at(-1))).toEqual(['model.safetensors']);
 });

@@ -7,7 +7,7 @@ import type { HubClient, HubFile, ResolvedRepo } from '../hub/client.ts';
 import { chooseFiles } from '../hub/files.ts';
 import { downloadFile } from './download.ts';
 import { markUsed, storedBytes, type FileKey, type FileRecord, type WeightStore } from './store.ts';
-import { storedSource } from './storedSource.ts';
+import { damagedStoredFile, storedSource } from './storedSource.ts';
 
 /** Bytes of every file the model needs (`loaded`/`total`) and of the one in flight. */
 export interface HubDownloadProgress {
@@ -166,5 +166,21 @@ async function readJson(store: WeightStore, record: FileRecord): Promise<unknown
     return JSON.parse(new TextDecoder().decode(await source.read(0, source.size)));
   } catch (err) {
     throw new CorruptFileError(`${record.repo}/${record.path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Runs a load of stored files; when one of them turns out damaged (a chunk missing or cut
+ * short), deletes that file and runs the load once more, which downloads it again. A
+ * damaged store never gives a wrong answer, and never more than the damaged file is fetched.
+ */
+export async function withStoreRepair<T>(store: WeightStore, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const key = damagedStoredFile(err);
+    if (!key) throw err;
+    await store.deleteFile(key);
+    return run();
   }
 }

@@ -1,6 +1,20 @@
 import { CorruptFileError } from '../protocol/errors.ts';
 import type { ByteSource } from '../engine/formats/source.ts';
-import { chunkLength, fileId, type FileRecord, type WeightStore } from './store.ts';
+import { chunkLength, fileId, type FileKey, type FileRecord, type WeightStore } from './store.ts';
+
+/** The stored file behind each damage error, so a loader can delete and fetch just that file. */
+const damaged = new WeakMap<Error, FileKey>();
+
+/** The stored file a CorruptFileError from a stored source is about, if it is one. */
+export function damagedStoredFile(err: unknown): FileKey | undefined {
+  return err instanceof Error ? damaged.get(err) : undefined;
+}
+
+function damage(record: FileRecord, message: string): Error {
+  const err = new CorruptFileError(message);
+  damaged.set(err, { repo: record.repo, commit: record.commit, path: record.path });
+  return err;
+}
 
 /**
  * A ByteSource over a complete stored file. Each read fetches only the chunks its range
@@ -11,7 +25,7 @@ import { chunkLength, fileId, type FileRecord, type WeightStore } from './store.
  */
 export function storedSource(store: WeightStore, record: FileRecord): ByteSource {
   const name = fileId(record);
-  if (!record.complete) throw new CorruptFileError(`${name}: the download is not complete.`);
+  if (!record.complete) throw damage(record, `${name}: the download is not complete.`);
   let cached: { index: number; bytes: Uint8Array } | undefined;
 
   async function chunk(index: number): Promise<Uint8Array> {
@@ -22,7 +36,7 @@ export function storedSource(store: WeightStore, record: FileRecord): ByteSource
     const want = chunkLength(record, index);
     if (!bytes || bytes.byteLength !== want) {
       const found = bytes ? `${bytes.byteLength} bytes` : 'nothing';
-      throw new CorruptFileError(`${name}: chunk ${index} should hold ${want} bytes but the store has ${found}.`);
+      throw damage(record, `${name}: chunk ${index} should hold ${want} bytes but the store has ${found}.`);
     }
     cached = { index, bytes };
     return bytes;

@@ -3,7 +3,7 @@ import type { Engine } from '../engine/engine.ts';
 import { HubClient } from '../hub/client.ts';
 import type { EngineApi, GenerateEvent, GenerateRequest, LoadProgress, LoadRequest, ModelInfo, StorageInfo } from '../protocol/index.ts';
 import { deleteModel, storageInfo, type OriginStorage } from '../storage/cache.ts';
-import { openHubModel, type HubModelOptions } from '../storage/hubModel.ts';
+import { openHubModel, withStoreRepair, type HubModelOptions } from '../storage/hubModel.ts';
 import type { WeightStore } from '../storage/store.ts';
 
 export interface WorkerEngineOptions {
@@ -29,15 +29,18 @@ export class WorkerEngine implements EngineApi {
     this.download = download;
     try {
       const client = new HubClient({ endpoints: request.hubs ?? [], token: request.token, fetch: this.o.fetch });
-      const location = await openHubModel(client, this.o.store, request.repo, {
-        revision: request.revision,
-        gguf: request.file,
-        signal: download.signal,
-        lock: this.o.lock,
-        checkSpace: this.o.checkSpace,
-        onDownload: (p) => onProgress?.({ kind: 'download', ...p }),
+      const repo = request.repo;
+      return await withStoreRepair(this.o.store, async () => {
+        const location = await openHubModel(client, this.o.store, repo, {
+          revision: request.revision,
+          gguf: request.file,
+          signal: download.signal,
+          lock: this.o.lock,
+          checkSpace: this.o.checkSpace,
+          onDownload: (p) => onProgress?.({ kind: 'download', ...p }),
+        });
+        return this.o.engine.loadFrom(location, request, onProgress);
       });
-      return await this.o.engine.loadFrom(location, request, onProgress);
     } finally {
       if (this.download === download) this.download = undefined;
     }
