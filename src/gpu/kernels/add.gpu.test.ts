@@ -2,8 +2,6 @@ import { describe, expect, test } from 'vitest';
 import { compare, randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { add } from '../../../test/reference/linalg.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
-import type { Gpu } from '../device.ts';
-import type { KernelOp } from '../kernel.ts';
 import { createAdd } from './add.ts';
 
 /** WGSL's f32 addition is correctly rounded: one rounding, at most half an ULP. */

@@ -3,7 +3,6 @@ import { randomF32, rng, runOp, testGpu, withGpuErrors } from '../../../test/gpu
 import { argmax } from '../../../test/reference/linalg.ts';
 import { readU32, uploadF32, uploadU32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
-import type { KernelOp } from '../kernel.ts';
 import { createArgmax } from './argmax.ts';
 
 async function argmaxOnGpu(gpu: Gpu, logits: Float32Array, N: number, rowOffsets: number[]): Promise<number[]> {

@@ -2,8 +2,6 @@ import { describe, expect, test } from 'vitest';
 import { randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { embedding } from '../../../test/reference/linalg.ts';
 import { readF32, uploadF32, uploadU32 } from '../buffers.ts';
-import type { Gpu } from '../device.ts';
-import type { KernelOp } from '../kernel.ts';
 import { createEmbedding } from './embedding.ts';
 
 /**

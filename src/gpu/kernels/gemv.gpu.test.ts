@@ -1,29 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { compare, randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
-import { matmulAbsMax, matmulNT } from '../../../test/reference/linalg.ts';
+import { matmulNT } from '../../../test/reference/linalg.ts';
+import { checkAccumulate, checkPlain, matmulTolerance } from '../../../test/matmul.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
-import type { Gpu } from '../device.ts';
-import type { KernelOp } from '../kernel.ts';
 import { createGemv } from './gemv.ts';
-
-const EPS32 = 2 ** -23;
-
-/**
- * Each output is an f32 sum of K products (per-lane strided sums, then a tree).
- * Its rounding errors add up roughly like a random walk, so the error grows
- * ~ √K·ε·Σ|x||w|; Σ|x||w| (the largest over all outputs) bounds every partial
- * sum, and the factor 2 covers the tail of the walk. A dropped or misplaced
- * product costs ~0.25, orders of magnitude above this.
- */
-function tolerance(x: Float32Array, w: Float32Array, m: number, K: number, N: number): number {
-  return 2 * Math.sqrt(K) * EPS32 * matmulAbsMax(x, w, m, K, N);
-}
-
-/**
- * The same device, reporting a tiny maxComputeWorkgroupsPerDimension so that a
- * small dispatch takes the 2-D split that a 150k-row LM head would need; reaching
- * the real limit of 65535 would take SwiftShader minutes.
- */
 
 describe('gemv', () => {
   // K % 4 picks the variant: 67 the scalar loads, 64 and 260 the vec4 loads; N = 93
@@ -42,48 +22,12 @@ describe('gemv', () => {
   ];
 
   test.each(shapes)('m=%i K=%i N=%i (%s) matches the float64 reference', async (m, K, N, variant) => {
-    const gpu = await testGpu();
-    const random = rng(1000 * m + K + N);
-    const x = randomF32(m * K, random);
-    const w = randomF32(N * K, random);
-    await withGpuErrors(gpu, async () => {
-      const xb = uploadF32(gpu, 'x', x);
-      const wb = uploadF32(gpu, 'w', w);
-      // Garbage in y proves the plain variant overwrites rather than adds.
-      const yb = uploadF32(gpu, 'y', randomF32(m * N, random, 100));
-      const op = createGemv(gpu, { x: xb, w: wb, y: yb, K, N });
-      expect(op.label).toBe(variant);
-      runOp(gpu, op, { m });
-      const r = compare(await readF32(gpu, yb), matmulNT(x, w, m, K, N), tolerance(x, w, m, K, N));
-      expect(r.count, r.table).toBe(0);
-      op.destroy();
-      [xb, wb, yb].forEach((b) => b.destroy());
-    });
+    expect(await checkPlain(await testGpu(), createGemv, m, K, N)).toBe(variant);
   });
 
   test.each([67, 260])('K=%i: accumulate adds into y at row offsets and leaves other rows alone', async (K) => {
-    const gpu = await testGpu();
-    const random = rng(K);
-    const [N, m, xRowOffset, yRowOffset] = [93, 2, 5, 3];
-    const x = randomF32(8 * K, random);
-    const w = randomF32(N * K, random);
-    const y0 = randomF32(6 * N, random);
-    await withGpuErrors(gpu, async () => {
-      const xb = uploadF32(gpu, 'x', x);
-      const wb = uploadF32(gpu, 'w', w);
-      const yb = uploadF32(gpu, 'y', y0);
-      const op = createGemv(gpu, { x: xb, w: wb, y: yb, K, N, accumulate: true });
-      expect(op.label.endsWith('_acc')).toBe(true);
-      runOp(gpu, op, { m, xRowOffset, yRowOffset });
-      const xs = x.subarray(xRowOffset * K, (xRowOffset + m) * K);
-      const expected = Float64Array.from(y0);
-      matmulNT(xs, w, m, K, N).forEach((v, j) => (expected[yRowOffset * N + j] += v));
-      // y + dot adds one rounding of a value below 1 + Σ|x||w| to the dot product's error.
-      const r = compare(await readF32(gpu, yb), expected, tolerance(xs, w, m, K, N) + EPS32 * (1 + matmulAbsMax(xs, w, m, K, N)));
-      expect(r.count, r.table).toBe(0);
-      op.destroy();
-      [xb, wb, yb].forEach((b) => b.destroy());
-    });
+    const label = await checkAccumulate(await testGpu(), createGemv, { K, N: 93, m: 2, xRowOffset: 5, yRowOffset: 3 });
+    expect(label.endsWith('_acc')).toBe(true);
   });
 
   test('one op encoded in two submits with different m and offsets', async () => {
@@ -103,7 +47,7 @@ describe('gemv', () => {
       const all = matmulNT(x, w, 8, K, N);
       const expected = all.slice().fill(0, 3 * N);
       expected.set(all.subarray(7 * N, 8 * N), 2 * N);
-      const r = compare(await readF32(gpu, yb), expected, tolerance(x, w, 8, K, N));
+      const r = compare(await readF32(gpu, yb), expected, matmulTolerance(x, w, 8, K, N));
       expect(r.count, r.table).toBe(0);
       op.destroy();
       [xb, wb, yb].forEach((b) => b.destroy());
@@ -126,7 +70,7 @@ describe('gemv', () => {
       const op = createGemv(withDispatchLimit(gpu, 4), { x: xb, w: wb, y: yb, K, N });
       runOp(gpu, op, { m });
       const expected = [...matmulNT(x, w, m, K, N), -1];
-      const r = compare(await readF32(gpu, yb), expected, tolerance(x, w, m, K, N));
+      const r = compare(await readF32(gpu, yb), expected, matmulTolerance(x, w, m, K, N));
       expect(r.count, r.table).toBe(0);
       op.destroy();
       [xb, wb, yb].forEach((b) => b.destroy());

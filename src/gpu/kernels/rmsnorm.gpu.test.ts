@@ -2,8 +2,6 @@ import { describe, expect, test } from 'vitest';
 import { compare, randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { rmsnorm } from '../../../test/reference/linalg.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
-import type { Gpu } from '../device.ts';
-import type { KernelOp } from '../kernel.ts';
 import { createRmsnorm } from './rmsnorm.ts';
 
 const EPS32 = 2 ** -23;

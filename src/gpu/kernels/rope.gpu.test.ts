@@ -2,8 +2,6 @@ import { describe, expect, test } from 'vitest';
 import { compare, randomF32, rng, runOp, testGpu, withGpuErrors } from '../../../test/gpu.ts';
 import { ropeRef, type RopeMode } from '../../../test/reference/attention.ts';
 import { createStorage, readF32, uploadF32 } from '../buffers.ts';
-import type { Gpu } from '../device.ts';
-import type { KernelOp } from '../kernel.ts';
 import { createRope } from './rope.ts';
 
 // Inputs lie in [-1, 1] and the angle is the same f32 number on both sides (the reference
