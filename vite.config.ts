@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defineConfig, type Connect, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { buildStaticHub, staticHubHandler } from './scripts/staticHub.ts';
 
 /** The decoded pathname of a request, or undefined when it cannot be decoded. */
 function requestPath(req: Connect.IncomingMessage): string | undefined {
@@ -45,7 +46,9 @@ function missingFilesAre404(): Plugin {
       publicDir = config.publicDir;
     },
     configurePreviewServer(server) {
-      server.middlewares.use(notFoundWhen((pathname) => namesFile(pathname) && !existsSync(join(outDir, pathname))));
+      // Everything under /hub/ is a file of the embedded hub, its API answers included.
+      const isFile = (pathname: string) => namesFile(pathname) || pathname.startsWith('/hub/');
+      server.middlewares.use(notFoundWhen((pathname) => isFile(pathname) && !existsSync(join(outDir, pathname))));
     },
     configureServer(server) {
       // In dev most files are modules served from src/ or virtual ids, so only folders that
@@ -60,6 +63,29 @@ function missingFilesAre404(): Plugin {
           (pathname) => publicFolders.has(pathname.split('/')[1]) && namesFile(pathname) && !existsSync(join(publicDir, pathname)),
         ),
       );
+    },
+  };
+}
+
+/**
+ * The embedded hub (scripts/staticHub.ts): the repos under hub/ emitted into dist/hub/ with
+ * the Hub's URL layout, and served from memory by the dev server, rebuilt when they change.
+ */
+function embeddedHub(): Plugin {
+  const source = resolve(import.meta.dirname, 'hub');
+  let built: Promise<Map<string, Uint8Array>> | undefined;
+  const files = () => (built ??= buildStaticHub(source));
+  return {
+    name: 'pocket-hub:embedded-hub',
+    async generateBundle() {
+      for (const [path, bytes] of await files()) this.emitFile({ type: 'asset', fileName: `hub/${path}`, source: bytes });
+    },
+    configureServer(server) {
+      server.watcher.add(source);
+      server.watcher.on('all', (_event, file) => {
+        if (file.startsWith(source)) built = undefined;
+      });
+      server.middlewares.use(staticHubHandler(files));
     },
   };
 }
@@ -80,7 +106,7 @@ function printChatUrl(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [react(), missingFilesAre404(), printChatUrl()],
+  plugins: [react(), embeddedHub(), missingFilesAre404(), printChatUrl()],
   // 'spa' (the default, stated here because deep links such as /chat?model=… rely on it):
   // dev and preview serve index.html for unknown extension-less paths.
   appType: 'spa',

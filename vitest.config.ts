@@ -31,6 +31,8 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['src/**/*.gpu.test.ts', 'src/**/*.browser.test.ts'],
+          // Browser tests cannot open sockets: the local hub they load from runs in Node.
+          globalSetup: ['test/hubGlobalSetup.ts'],
           sequence: { groupOrder: 1 },
           browser: {
             enabled: true,

@@ -1,19 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-
-// stories260K's argmax continuation of "Once upon a time" (llama2.c and llama.cpp agree on it).
-const GREEDY_CONTINUATION = ', there was a little girl named Lily';
-
-async function chooseGreedy(page: Page, maxTokens?: number) {
-  await page.getByText('Sampling settings').click();
-  await page.getByRole('button', { name: 'Greedy' }).click();
-  if (maxTokens !== undefined) await page.getByLabel('Max new tokens').fill(String(maxTokens));
-}
-
-/** Types into the composer and waits for Send to be enabled, which needs the model loaded. */
-async function typeWhenLoaded(page: Page, text: string) {
-  await page.getByLabel('Message').fill(text);
-  await expect(page.getByRole('button', { name: 'Send' })).toBeEnabled();
-}
+import { chooseGreedy, GREEDY_CONTINUATION, typeWhenLoaded } from './chatHelpers.ts';
 
 /**
  * Records, from inside the page, every length the transcript's text takes and whether the
@@ -38,7 +24,7 @@ test('the home page links to the chat, and unknown paths say so', async ({ page 
   await page.goto('/');
   await expect(page.getByRole('heading', { name: 'Pocket Hub' })).toBeVisible();
   await page.getByRole('link', { name: 'Chat with stories260K' }).click();
-  await expect(page).toHaveURL(/\/chat\?model=%2Fmodels%2Fstories260K%2Fstories260K\.gguf$/);
+  await expect(page).toHaveURL(/\/chat\?model=pocket-hub%2Fstories260K-GGUF$/);
   await expect(page.getByRole('heading', { name: 'stories260K' })).toBeVisible();
 
   await page.goto('/no/such/page');
@@ -68,8 +54,8 @@ test('streams the greedy continuation of a story with its speed', async ({ page 
   await expect(stats).toContainText(/First token:?\s*\d+ ms/);
 });
 
-test('the HF-format folder (config.json + safetensors + tokenizer.json) gives the same story', async ({ page }) => {
-  await page.goto('/chat?model=/models/stories260K/');
+test('the HF-format folder (config.json + safetensors + tokenizer.json), by its address, gives the same story', async ({ page }) => {
+  await page.goto('/chat?model=/hub/pocket-hub/stories260K/resolve/main/');
   await chooseGreedy(page, 24);
   await typeWhenLoaded(page, 'Once upon a time');
   await page.getByLabel('Message').press('Enter');

@@ -56,7 +56,7 @@ test('the storage page of a fresh browser says no model is cached', async ({ pag
   await expect(page.getByRole('alert')).toHaveCount(0);
   await expect(page.getByRole('meter', { name: 'Space used by this site' })).toBeVisible();
   await page.getByRole('link', { name: /Chat with the embedded stories260K/ }).click();
-  await expect(page).toHaveURL(/\/chat\?model=%2Fmodels%2Fstories260K%2Fstories260K\.gguf$/);
+  await expect(page).toHaveURL(/\/chat\?model=pocket-hub%2Fstories260K-GGUF$/);
 });
 
 test('a cached model is listed on the storage page and deletes after a confirm', async ({ page }) => {

@@ -9,7 +9,11 @@ import { writeSafetensors } from '../src/engine/formats/safetensorsWriter.ts';
 import { configFromGguf } from '../src/engine/config.ts';
 import { tokenizerJsonFromGguf } from '../src/engine/tokenizer/fromGguf.ts';
 
-export const MODEL_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'public', 'models', 'stories260K');
+const EMBEDDED_HUB = join(dirname(fileURLToPath(import.meta.url)), '..', 'hub', 'models', 'pocket-hub');
+/** The HF-format repo this script writes. */
+export const MODEL_DIR = join(EMBEDDED_HUB, 'stories260K');
+/** The GGUF repo it reads: the file as Karpathy's tinyllamas published it. */
+export const GGUF_DIR = join(EMBEDDED_HUB, 'stories260K-GGUF');
 
 /**
  * llama.cpp's converter and llama2.c store each Q/K head with its rotary pairs adjacent
@@ -107,7 +111,7 @@ export async function convertStories260k(gguf: GgufFile): Promise<Map<string, Ui
 }
 
 export async function readEmbeddedGguf(): Promise<GgufFile> {
-  const bytes = new Uint8Array(await readFile(join(MODEL_DIR, 'stories260K.gguf')));
+  const bytes = new Uint8Array(await readFile(join(GGUF_DIR, 'stories260K.gguf')));
   return readGguf(bytesSource('stories260K.gguf', bytes));
 }
 

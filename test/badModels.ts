@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { ErrorName } from '../src/protocol/errors.ts';
 import { writeGguf } from '../src/engine/formats/ggufWriter.ts';
 import { writeSafetensors } from '../src/engine/formats/safetensorsWriter.ts';
+import { STORIES_GGUF, STORIES_HF_DIR } from './embedded.ts';
 
-export const STORIES_GGUF = join(import.meta.dirname, '..', 'public', 'models', 'stories260K', 'stories260K.gguf');
 
 /** Where e2e/badModelServer.ts serves them, as a second origin. */
 export const BAD_MODELS_PORT = 4174;
@@ -77,8 +77,7 @@ export async function writeBadModels(dir: string): Promise<void> {
   // A real config and weights, but no tokenizer.json.
   const noTokenizer = join(dir, 'no-tokenizer');
   await mkdir(noTokenizer, { recursive: true });
-  const modelDir = join(import.meta.dirname, '..', 'public', 'models', 'stories260K');
-  await writeFile(join(noTokenizer, 'config.json'), await readFile(join(modelDir, 'config.json')));
+  await writeFile(join(noTokenizer, 'config.json'), await readFile(join(STORIES_HF_DIR, 'config.json')));
   await writeFile(join(noTokenizer, 'model.safetensors'), writeSafetensors([{ name: 'x', dtype: 'F32', shape: [1], data: new Float32Array(1) }]));
 
 }

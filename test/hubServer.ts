@@ -3,14 +3,19 @@
 // store are tested against it over real sockets, so redirects, ranges and dropped
 // connections go through the same fetch code paths as in production.
 //
-// Layout on disk: `<root>/<owner>/<name>/` is the commit `main` points to, whose sha is
-// sha1 of the repo id (`repoCommit`); `<root>/<owner>/<name>@<sha>/` is another commit.
+// Layout on disk: `<root>/<owner>/<name>/` is a model at the commit `main` points to, whose sha
+// is sha1 of the repo id (`repoCommit`); `<root>/<owner>/<name>@<sha>/` is another commit.
+// Spaces live the same way under `<root>/spaces/` (so no model owner may be called `spaces`,
+// as on the Hub), and their key — for `repoCommit`, `gated`, `stats`, `setBranch` — is
+// `spaces/<owner>/<name>`. Info answers carry the README's front matter as `cardData`, and
+// `/api/models` and `/api/spaces` list repos with the Hub's search, filter, sort and limit.
 import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, sep } from 'node:path';
+import { frontMatter, gitBlobOid, LFS_EXTENSIONS, lfsPointer } from '../scripts/staticHub.ts';
 
 export interface HubServerOptions {
   /** Folder holding `<owner>/<name>/` repositories. */
@@ -27,11 +32,21 @@ export interface HubServerOptions {
   treePageSize?: number;
   /** Gated repos and the tokens granted access to each. */
   gated?: Record<string, string[]>;
+  /** Popularity and dates the info and listing answers report, per repo key (0 and the folder's mtime otherwise). */
+  stats?: Record<string, RepoStats>;
   /**
    * Host name (without port) the CDN redirect points to. Left out, the redirect stays on the
    * request's own origin; '127.0.0.1' vs 'localhost' makes it cross-origin on the same server.
    */
   cdnHost?: string;
+}
+
+export interface RepoStats {
+  downloads?: number;
+  likes?: number;
+  trendingScore?: number;
+  /** ISO date. */
+  lastModified?: string;
 }
 
 /** A fault applied to the next `times` requests whose path contains `match`. */
@@ -51,6 +66,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
+  /** Body bytes sent so far in the answer (headers not counted). */
+  bodyBytes: number;
 }
 
 export interface HubFaults {
@@ -66,11 +83,10 @@ export interface HubServer {
   faults: HubFaults;
   /** Every request received, oldest first. */
   requests: RecordedRequest[];
-  /** Points a branch of `repo` at another commit, as a push would. */
+  /** Points a branch of `repo` (a model id, or `spaces/<owner>/<name>`) at another commit, as a push would. */
   setBranch(repo: string, branch: string, commit: string): void;
 }
 
-const LFS_EXTENSIONS = /\.(safetensors|gguf|bin|pt|pth|ckpt|onnx|h5|msgpack|model|npz|zip|tflite)$/i;
 
 // What huggingface.co exposes to cross-origin scripts; without this list a browser hides
 // every non-safelisted header (X-Repo-Commit, ETag, Content-Range…) from fetch.
@@ -89,18 +105,49 @@ const EXPOSED_HEADERS = [
   'Content-Length',
 ].join(',');
 
+export { gitBlobOid };
+
+/** The commit `main` points to: sha1 of the repo's key (its id, or `spaces/<id>` for a Space). */
 export function repoCommit(repo: string): string {
   return createHash('sha1').update(repo).digest('hex');
 }
 
-/** The oid git gives a file's content: sha1 over "blob <size>\0" and the bytes. */
-export function gitBlobOid(content: Uint8Array): string {
-  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+/**
+ * Adds up the body bytes a response writes, for tests that check how much a client fetched.
+ * Exported for other test servers (a static hub) to count the same way.
+ */
+export function countBodyBytes(res: ServerResponse, onBytes: (n: number) => void): void {
+  const size = (chunk: unknown) => (typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk instanceof Uint8Array ? chunk.length : 0);
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.write = ((chunk: unknown, ...rest: unknown[]) => {
+    onBytes(size(chunk));
+    return write(chunk, ...rest);
+  }) as ServerResponse['write'];
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (typeof chunk !== 'function') onBytes(size(chunk));
+    return end(chunk, ...rest);
+  }) as ServerResponse['end'];
 }
 
-function lfsPointer(sha256: string, size: number): Uint8Array {
-  return new TextEncoder().encode(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256}\nsize ${size}\n`);
+type Collection = 'models' | 'spaces';
+
+/** A repo as the server finds it: `key` is its folder under the root. */
+interface RepoRef {
+  collection: Collection;
+  id: string;
+  key: string;
 }
+
+function repoRef(collection: Collection, id: string): RepoRef {
+  return { collection, id, key: collection === 'spaces' ? `spaces/${id}` : id };
+}
+
+function stringList(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
 
 interface RepoFile {
   path: string;
@@ -135,6 +182,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   const lfsThreshold = options.lfsThreshold ?? 10 * 1024 * 1024;
   const pageSize = options.treePageSize ?? 1000;
   const gated = options.gated ?? {};
+  const stats = options.stats ?? {};
   const rules: FaultRule[] = [];
   const requests: RecordedRequest[] = [];
   const branches = new Map<string, string>();
@@ -153,22 +201,125 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     return rule as Extract<FaultRule, { kind: K }>;
   }
 
-  async function repoExists(repo: string): Promise<boolean> {
-    const info = await stat(join(options.root, repo)).catch(() => undefined);
+  async function repoExists(repo: RepoRef): Promise<boolean> {
+    const info = await stat(join(options.root, repo.key)).catch(() => undefined);
     return !!info?.isDirectory();
   }
 
   /** The commit a revision names, or undefined when the repo has no such revision. */
-  async function resolveRevision(repo: string, revision: string): Promise<string | undefined> {
-    const branch = branches.get(`${repo}\0${revision}`) ?? (revision === 'main' ? repoCommit(repo) : undefined);
+  async function resolveRevision(repo: RepoRef, revision: string): Promise<string | undefined> {
+    const branch = branches.get(`${repo.key}\0${revision}`) ?? (revision === 'main' ? repoCommit(repo.key) : undefined);
     const commit = branch ?? (/^[0-9a-f]{40}$/.test(revision) ? revision : undefined);
     if (!commit) return undefined;
     const info = await stat(commitDir(repo, commit)).catch(() => undefined);
     return info?.isDirectory() ? commit : undefined;
   }
 
-  function commitDir(repo: string, commit: string): string {
-    return commit === repoCommit(repo) ? join(options.root, repo) : join(options.root, `${repo}@${commit}`);
+  function commitDir(repo: RepoRef, commit: string): string {
+    return commit === repoCommit(repo.key) ? join(options.root, repo.key) : join(options.root, `${repo.key}@${commit}`);
+  }
+
+  /** Every repo of a collection at its `main` folder, by id. */
+  async function listRepos(collection: Collection): Promise<RepoRef[]> {
+    const base = collection === 'spaces' ? join(options.root, 'spaces') : options.root;
+    const dirs = async (dir: string) =>
+      (await readdir(dir, { withFileTypes: true }).catch(() => []))
+        .filter((e) => e.isDirectory() && !e.name.includes('@') && e.name !== '.git')
+        .map((e) => e.name)
+        .sort();
+    const out: RepoRef[] = [];
+    for (const owner of await dirs(base)) {
+      if (collection === 'models' && owner === 'spaces') continue;
+      for (const name of await dirs(join(base, owner))) out.push(repoRef(collection, `${owner}/${name}`));
+    }
+    return out;
+  }
+
+  /** The info answer of a repo at a commit, with the fields huggingface.co fills from the card and the files. */
+  async function repoInfo(repo: RepoRef, commit: string): Promise<Record<string, unknown>> {
+    const dir = commitDir(repo, commit);
+    const files = (await listTree(dir, '', true)).filter((f): f is RepoFile => 'oid' in f);
+    const readme = files.some((f) => f.path === 'README.md') ? await readFile(join(dir, 'README.md'), 'utf8') : '';
+    const card = frontMatter(readme);
+    const pipelineTag = typeof card.pipeline_tag === 'string' ? card.pipeline_tag : undefined;
+    const libraryName = typeof card.library_name === 'string' ? card.library_name : undefined;
+    const formats = files.flatMap((f) => (/\.safetensors$/.test(f.path) ? ['safetensors'] : /\.gguf$/.test(f.path) ? ['gguf'] : []));
+    // The Hub lists the library, the pipeline, the weight formats and the license among the tags; filters match on them.
+    const tags = [
+      ...new Set([
+        ...stringList(card.tags),
+        ...stringList(libraryName),
+        ...formats,
+        ...stringList(pipelineTag),
+        ...stringList(card.license).map((l) => `license:${l}`),
+      ]),
+    ];
+    const own = stats[repo.key] ?? {};
+    const modified = own.lastModified ?? (await stat(dir)).mtime.toISOString();
+    const space = repo.collection === 'spaces';
+    return {
+      _id: commit.slice(0, 24),
+      id: repo.id,
+      ...(space ? {} : { modelId: repo.id }),
+      author: repo.id.split('/')[0],
+      sha: commit,
+      lastModified: modified,
+      createdAt: modified,
+      private: false,
+      gated: gated[repo.key] ? 'manual' : false,
+      disabled: false,
+      ...(space ? {} : { downloads: own.downloads ?? 0 }),
+      likes: own.likes ?? 0,
+      trendingScore: own.trendingScore ?? 0,
+      tags,
+      ...(pipelineTag ? { pipeline_tag: pipelineTag } : {}),
+      ...(libraryName ? { library_name: libraryName } : {}),
+      ...(space && typeof card.sdk === 'string' ? { sdk: card.sdk } : {}),
+      cardData: card,
+      siblings: files.map((f) => ({ rfilename: f.path })),
+      usedStorage: files.reduce((n, f) => n + f.size, 0),
+    };
+  }
+
+  // What `/api/models` and `/api/spaces` return per repo without `full`: the Hub leaves out
+  // the files, the commit and the card unless asked (`cardData=true`, or `full=true`).
+  const LISTED_FIELDS = ['_id', 'id', 'modelId', 'likes', 'trendingScore', 'private', 'downloads', 'tags', 'pipeline_tag', 'library_name', 'sdk', 'createdAt'];
+
+  async function listing(collection: Collection, query: URLSearchParams): Promise<Record<string, unknown>[]> {
+    const words = (query.get('search') ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const filters = query.getAll('filter');
+    const library = query.get('library');
+    const pipeline = query.get('pipeline_tag');
+    const author = query.get('author');
+    const infos: Record<string, unknown>[] = [];
+    for (const repo of await listRepos(collection)) {
+      const commit = await resolveRevision(repo, 'main');
+      if (commit) infos.push(await repoInfo(repo, commit));
+    }
+    const matches = infos.filter((info) => {
+      const id = String(info.id).toLowerCase();
+      const tags = info.tags as string[];
+      return (
+        words.every((w) => id.includes(w)) &&
+        filters.every((f) => tags.includes(f)) &&
+        (!library || info.library_name === library || tags.includes(library)) &&
+        (!pipeline || info.pipeline_tag === pipeline) &&
+        (!author || info.author === author)
+      );
+    });
+    const sort = query.get('sort');
+    if (sort) {
+      // Descending unless `direction=1`, as the Hub sorts.
+      const sign = query.get('direction') === '1' ? 1 : -1;
+      const value = (info: Record<string, unknown>) => (typeof info[sort] === 'string' ? Date.parse(info[sort] as string) : Number(info[sort] ?? 0));
+      matches.sort((a, b) => sign * (value(a) - value(b)));
+    }
+    const limit = Number(query.get('limit') ?? NaN);
+    const full = query.get('full') === 'true';
+    const withCard = full || query.get('cardData') === 'true';
+    return matches.slice(0, Number.isSafeInteger(limit) && limit > 0 ? limit : undefined).map((info) =>
+      full ? info : Object.fromEntries(Object.entries(info).filter(([k]) => LISTED_FIELDS.includes(k) || (withCard && k === 'cardData'))),
+    );
   }
 
   async function describe(absPath: string, path: string, info: Stats): Promise<RepoFile> {
@@ -208,7 +359,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     return out;
   }
 
-  async function fileAt(repo: string, commit: string, path: string): Promise<RepoFile | undefined> {
+  async function fileAt(repo: RepoRef, commit: string, path: string): Promise<RepoFile | undefined> {
     const dir = commitDir(repo, commit);
     const abs = join(dir, path);
     // Keeps `..` and absolute paths inside the commit's folder.
@@ -286,19 +437,22 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   }
 
   /** 401 without a token, 403 with one not granted, as the Hub answers for gated repos. */
-  function checkGate(req: IncomingMessage, res: ServerResponse, repo: string): boolean {
-    const granted = gated[repo];
+  function checkGate(req: IncomingMessage, res: ServerResponse, repo: RepoRef): boolean {
+    const granted = gated[repo.key];
     if (!granted) return true;
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (token && granted.includes(token)) return true;
-    if (!token) sendError(res, 401, 'GatedRepo', `Access to model ${repo} is restricted. You must have access to it and be authenticated to access it.`);
-    else sendError(res, 403, 'GatedRepo', `Access to model ${repo} is restricted and you are not in the authorized list.`);
+    const what = `${repo.collection === 'spaces' ? 'space' : 'model'} ${repo.id}`;
+    if (!token) sendError(res, 401, 'GatedRepo', `Access to ${what} is restricted. You must have access to it and be authenticated to access it.`);
+    else sendError(res, 403, 'GatedRepo', `Access to ${what} is restricted and you are not in the authorized list.`);
     return false;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://hub.invalid');
-    requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers });
+    const record: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, bodyBytes: 0 };
+    requests.push(record);
+    countBodyBytes(res, (n) => (record.bodyBytes += n));
     setCors(req, res);
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
@@ -331,38 +485,18 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       return sendFileBody(req, res, file, { ETag: `"${segments[1]}"`, 'Cache-Control': 'public, max-age=31536000, immutable' });
     }
 
-    if (segments[0] === 'api' && segments[1] === 'models' && segments.length >= 4) {
-      const repo = `${segments[2]}/${segments[3]}`;
-      if (!(await repoExists(repo))) return sendError(res, 404, 'RepoNotFound', `Repository ${repo} not found`);
+    const collection = segments[0] === 'api' && (segments[1] === 'models' || segments[1] === 'spaces') ? segments[1] : undefined;
+    if (collection && segments.length === 2) return sendJson(req, res, await listing(collection, url.searchParams));
+
+    if (collection && segments.length >= 4) {
+      const repo = repoRef(collection, `${segments[2]}/${segments[3]}`);
+      if (!(await repoExists(repo))) return sendError(res, 404, 'RepoNotFound', `Repository ${repo.id} not found`);
       const rest = segments.slice(4);
       if (rest.length === 0 || (rest[0] === 'revision' && rest.length === 2)) {
         const revision = rest[1] ?? 'main';
         const commit = await resolveRevision(repo, revision);
         if (!commit) return sendError(res, 404, 'RevisionNotFound', `Invalid rev id: ${revision}`);
-        const files = (await listTree(commitDir(repo, commit), '', true)).filter((f): f is RepoFile => 'oid' in f);
-        const info = await stat(commitDir(repo, commit));
-        const tags = [...new Set(files.flatMap((f) => (/\.safetensors$/.test(f.path) ? ['safetensors'] : /\.gguf$/.test(f.path) ? ['gguf'] : [])))];
-        return sendJson(
-          req,
-          res,
-          {
-            _id: commit.slice(0, 24),
-            id: repo,
-            modelId: repo,
-            author: segments[2],
-            sha: commit,
-            lastModified: info.mtime.toISOString(),
-            private: false,
-            gated: gated[repo] ? 'manual' : false,
-            disabled: false,
-            downloads: 0,
-            likes: 0,
-            tags,
-            siblings: files.map((f) => ({ rfilename: f.path })),
-            usedStorage: files.reduce((n, f) => n + f.size, 0),
-          },
-          { 'X-Repo-Commit': commit },
-        );
+        return sendJson(req, res, await repoInfo(repo, commit), { 'X-Repo-Commit': commit });
       }
       if (rest[0] === 'tree' && rest.length >= 2) {
         const commit = await resolveRevision(repo, rest[1]);
@@ -394,16 +528,19 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       return sendError(res, 404, undefined, 'Not found');
     }
 
-    if (segments.length >= 5 && segments[2] === 'resolve') {
-      const repo = `${segments[0]}/${segments[1]}`;
-      if (!(await repoExists(repo))) return sendError(res, 404, 'RepoNotFound', `Repository ${repo} not found`);
+    // Space files are `/spaces/<owner>/<name>/resolve/…`, model files `/<owner>/<name>/resolve/…`.
+    const space = segments[0] === 'spaces' && segments[3] === 'resolve';
+    const at = space ? segments.slice(1) : segments;
+    if (at.length >= 5 && at[2] === 'resolve') {
+      const repo = repoRef(space ? 'spaces' : 'models', `${at[0]}/${at[1]}`);
+      if (!(await repoExists(repo))) return sendError(res, 404, 'RepoNotFound', `Repository ${repo.id} not found`);
       if (!checkGate(req, res, repo)) return;
-      const commit = await resolveRevision(repo, segments[3]);
-      if (!commit) return sendError(res, 404, 'RevisionNotFound', `Invalid rev id: ${segments[3]}`);
-      const path = segments.slice(4).join('/');
+      const commit = await resolveRevision(repo, at[3]);
+      if (!commit) return sendError(res, 404, 'RevisionNotFound', `Invalid rev id: ${at[3]}`);
+      const path = at.slice(4).join('/');
       const file = await fileAt(repo, commit, path);
       res.setHeader('X-Repo-Commit', commit);
-      if (!file) return sendError(res, 404, 'EntryNotFound', `${path} does not exist on "${segments[3]}"`);
+      if (!file) return sendError(res, 404, 'EntryNotFound', `${path} does not exist on "${at[3]}"`);
       if (file.lfs) {
         const host = options.cdnHost ? `${options.cdnHost}:${(server.address() as AddressInfo).port}` : req.headers.host;
         res.writeHead(302, {

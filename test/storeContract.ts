@@ -2,11 +2,11 @@
 // IndexedDB store in Chromium so both back ends behave the same.
 import { expect, it } from 'vitest';
 import { isPocketHubError } from '../src/protocol/errors.ts';
-import { evictLeastRecentlyUsed, markUsed, type FileKey, type FileRecord, type WeightStore } from '../src/storage/store.ts';
-import { storedSource } from '../src/storage/storedSource.ts';
+import { chunkHash, evictLeastRecentlyUsed, markUsed, type FileKey, type FileRecord, type WeightStore } from '../src/storage/store.ts';
+import { damagedStoredFile, storedSource } from '../src/storage/storedSource.ts';
 
 /** Deterministic bytes that differ at every nearby offset, so a misplaced copy shows. */
-export function pattern(offset: number, length: number): Uint8Array {
+export function pattern(offset: number, length: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = Math.imul((offset + i) ^ ((offset + i) >>> 9), 0x9e3779b1) >>> 24;
   return out;
@@ -15,10 +15,25 @@ export function pattern(offset: number, length: number): Uint8Array {
 /** Writes `size` pattern bytes as a complete file, chunk by chunk, as a download would. */
 export async function putPatternFile(store: WeightStore, key: FileKey, size: number, chunkSize: number, lastUsed = 1): Promise<FileRecord> {
   const chunks = Math.ceil(size / chunkSize);
-  for (let i = 0; i < chunks; i++) await store.putChunk(key, i, pattern(i * chunkSize, Math.min(chunkSize, size - i * chunkSize)));
-  const record: FileRecord = { ...key, size, chunkSize, chunksDone: chunks, complete: true, lastUsed };
+  const chunkHashes: string[] = [];
+  for (let i = 0; i < chunks; i++) {
+    const bytes = pattern(i * chunkSize, Math.min(chunkSize, size - i * chunkSize));
+    await store.putChunk(key, i, bytes);
+    chunkHashes.push(await chunkHash(bytes));
+  }
+  const record: FileRecord = { ...key, size, chunkSize, chunksDone: chunks, chunkHashes, complete: true, lastUsed };
   await store.putRecord(record);
   return record;
+}
+
+/**
+ * Flips the lowest bit of byte `at` of a stored chunk, through the store, as failing
+ * storage would: same length, so only the content can give it away.
+ */
+export async function flipStoredBit(store: WeightStore, key: FileKey, index: number, at: number): Promise<void> {
+  const bytes = (await store.getChunk(key, index))!.slice();
+  bytes[at] ^= 1;
+  await store.putChunk(key, index, bytes);
 }
 
 export async function expectPocketHubError(promise: Promise<unknown>, name: Parameters<typeof isPocketHubError>[1]): Promise<Error> {
@@ -122,6 +137,37 @@ export function storeContractTests(makeStore: () => Promise<WeightStore>): void 
     expect(Array.from(await source.read(10, 20))).toEqual(Array.from(pattern(10, 20)));
     const err = await expectPocketHubError(source.read(900, 200), 'CorruptFileError');
     expect(err.message).toContain('chunk 1');
+  });
+
+  it('reports a chunk whose bytes changed in the store as damage to that file, and hands out none of them', async () => {
+    const store = await makeStore();
+    const record = await putPatternFile(store, model, 3500, chunkSize);
+    await putPatternFile(store, twin, 3500, chunkSize);
+    await flipStoredBit(store, model, 1, 500);
+    const source = storedSource(store, record);
+    expect(Array.from(await source.read(10, 20))).toEqual(Array.from(pattern(10, 20)));
+    // A read inside the chunk, one ending in it, and the byte itself: none may return.
+    for (const [offset, length] of [[1100, 10], [900, 200], [1500, 1]]) {
+      const err = await expectPocketHubError(source.read(offset, length), 'CorruptFileError');
+      expect(err.message).toContain('chunk 1');
+      expect(damagedStoredFile(err)).toEqual(model);
+    }
+    expect(Array.from(await source.read(2000, 1500))).toEqual(Array.from(pattern(2000, 1500)));
+    // The twin file, with the same bytes under a key a naive join would confuse, is untouched.
+    const twinRecord = (await store.getRecord(twin))!;
+    expect(Array.from(await storedSource(store, twinRecord).read(1000, 1000))).toEqual(Array.from(pattern(1000, 1000)));
+  });
+
+  it('reports a complete file stored without chunk hashes as damaged', async () => {
+    const store = await makeStore();
+    const { chunkHashes, ...older } = await putPatternFile(store, model, 2500, chunkSize);
+    expect(chunkHashes).toHaveLength(3);
+    await store.putRecord(older);
+    const stored = (await store.getRecord(model))!;
+    expect(stored.chunkHashes).toBeUndefined();
+    const err = await expectPocketHubError(Promise.resolve().then(() => storedSource(store, stored)), 'CorruptFileError');
+    expect(err.message).toContain('without chunk hashes');
+    expect(damagedStoredFile(err)).toEqual(model);
   });
 
   it('refuses a source over an incomplete file', async () => {

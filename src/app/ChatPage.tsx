@@ -10,7 +10,7 @@ import { Transcript } from '../components/Transcript.tsx';
 import { cancelLoad, chooseGreedy, openModel, resetSampling, resumeLoad, retry, send, setDraft, setSampling, stop } from '../store/actions.ts';
 import { loadHubSettings } from '../store/hubSettings.ts';
 import { useHub } from '../store/store.ts';
-import { defaultModelUrl, modelRequest } from './models.ts';
+import { defaultModel, modelRequest } from './models.ts';
 
 const loadStatusText = {
   idle: 'Not loaded',
@@ -22,7 +22,7 @@ const loadStatusText = {
 
 export function ChatPage() {
   const [params] = useSearchParams();
-  const url = params.get('model') || defaultModelUrl;
+  const url = params.get('model') || defaultModel;
   const hubParam = params.get('hub');
   const { loadStatus, stages, model, entries, draft, generation, lastRun, failure, sampling } = useHub();
 

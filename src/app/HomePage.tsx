@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
-import { chatPath, defaultModelUrl } from './models.ts';
+import { chatPath, defaultModel } from './models.ts';
 
 export function HomePage() {
   const navigate = useNavigate();
@@ -13,7 +13,7 @@ export function HomePage() {
         own WebGPU kernels and generates text locally: nothing you type leaves your device.
       </p>
       <p>
-        <Link className="button primary" to={chatPath(defaultModelUrl)}>
+        <Link className="button primary" to={chatPath(defaultModel)}>
           Chat with stories260K
         </Link>
       </p>
@@ -28,13 +28,13 @@ export function HomePage() {
           if (url.trim()) navigate(chatPath(url.trim()));
         }}
       >
-        <label htmlFor="model-url">Open a model by address</label>
+        <label htmlFor="model-url">Open a model</label>
         <div className="composer-row">
           <input
             id="model-url"
             type="text"
             inputMode="url"
-            placeholder="/models/stories260K/"
+            placeholder="pocket-hub/stories260K or https://…/model.gguf"
             value={url}
             onChange={(e) => setUrl(e.target.value)}
             aria-describedby="model-url-hint"
@@ -42,8 +42,8 @@ export function HomePage() {
           <button type="submit">Open</button>
         </div>
         <p id="model-url-hint" className="hint">
-          A <code>.gguf</code> file, or a folder with <code>config.json</code>, <code>model.safetensors</code> and{' '}
-          <code>tokenizer.json</code>.
+          A Hub repo (<code>owner/name</code>), a <code>.gguf</code> file, or a folder with <code>config.json</code>,{' '}
+          <code>model.safetensors</code> and <code>tokenizer.json</code>.
         </p>
       </form>
     </section>

@@ -5,7 +5,7 @@ import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { StorageTable, cachedModelKey } from '../components/StorageTable.tsx';
 import { formatBinaryBytes, usagePercent } from '../components/storageFormat.ts';
 import type { CachedModel, StorageInfo } from '../protocol/index.ts';
-import { chatPath, defaultModelUrl } from './models.ts';
+import { chatPath, defaultModel } from './models.ts';
 
 type Listing = { status: 'loading' } | { status: 'ready'; info: StorageInfo; at: number } | { status: 'failed'; error: Error };
 
@@ -71,7 +71,7 @@ export function StoragePage() {
             <div className="storage-empty">
               <p>No models cached yet. Models you open from a hub repo are kept here after their first download.</p>
               <p>
-                <Link to={chatPath(defaultModelUrl)}>Chat with the embedded stories260K</Link>, which comes with the app.
+                <Link to={chatPath(defaultModel)}>Chat with the embedded stories260K</Link>, which comes with the app.
               </p>
             </div>
           ) : (

@@ -1,8 +1,16 @@
 import type { LoadRequest } from '../protocol/index.ts';
 import { hubsFor, type HubSettings } from '../store/hubSettings.ts';
 
-/** The model bundled with the app, so the chat works with no download from elsewhere. */
-export const defaultModelUrl = '/models/stories260K/stories260K.gguf';
+/**
+ * The model bundled with the app, in its embedded hub, so the chat works with no download
+ * from elsewhere (and, once cached, with no network at all).
+ */
+export const defaultModel = 'pocket-hub/stories260K-GGUF';
+
+/** The app's embedded hub: the repos under hub/, built into /hub/ beside the app (scripts/staticHub.ts). */
+export function embeddedHubUrl(origin = globalThis.location.origin, base = import.meta.env.BASE_URL): string {
+  return new URL(`${base}hub`, origin).href;
+}
 
 export function chatPath(modelUrl: string): string {
   return `/chat?${new URLSearchParams({ model: modelUrl })}`;
@@ -16,8 +24,12 @@ export function isRepoId(model: string): boolean {
   return /^[\w.-]+\/[\w.-]+$/.test(model) && !model.startsWith('.') && !/\.(gguf|json|safetensors|bin)$/i.test(model);
 }
 
-/** How to load what `?model=` names: a repo from the hubs (`?hub=` first, then the saved ones) or a URL. */
-export function modelRequest(model: string, hubParam: string | null, settings: HubSettings): LoadRequest {
+/**
+ * How to load what `?model=` names: a URL, or a repo from the hubs — the embedded hub first,
+ * then `?hub=`, then the saved ones.
+ */
+export function modelRequest(model: string, hubParam: string | null, settings: HubSettings, embeddedHub = embeddedHubUrl()): LoadRequest {
   if (!isRepoId(model)) return { url: model };
-  return { repo: model, hubs: hubsFor(settings, hubParam), ...(settings.token ? { token: settings.token } : {}) };
+  const hubs = [...new Set([embeddedHub, ...hubsFor(settings, hubParam)])];
+  return { repo: model, hubs, ...(settings.token ? { token: settings.token } : {}) };
 }

@@ -7,11 +7,12 @@ import { promisify } from 'node:util';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LLAMA2C_GREEDY_200 } from '../../test/goldens.ts';
-import { BAD_MODELS, STORIES_GGUF, writeBadModels } from '../../test/badModels.ts';
+import { BAD_MODELS, writeBadModels } from '../../test/badModels.ts';
+import { copyStoriesRepo, STORIES_GGUF, STORIES_HF_DIR } from '../../test/embedded.ts';
 import { startHubServer, type HubServer } from '../../test/hubServer.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const MODEL_DIR = join(ROOT, 'public', 'models', 'stories260K');
+const MODEL_DIR = STORIES_HF_DIR;
 let cli: string;
 let badDir: string;
 
@@ -93,7 +94,7 @@ describe('generate --model owner/name from a hub', () => {
   let cacheDir: string;
   beforeAll(async () => {
     const root = await mkdtemp(join(tmpdir(), 'pocket-hub-hub-'));
-    await cp(MODEL_DIR, join(root, REPO), { recursive: true });
+    await copyStoriesRepo(join(root, REPO));
     hub = await startHubServer({ root });
     cacheDir = await mkdtemp(join(tmpdir(), 'pocket-hub-cache-'));
   });

@@ -7,9 +7,16 @@ import {
   type GenerateEvent,
   type GenerateRequest,
   type GenerationResult,
+  type GpuInfo,
   type LoadProgress,
   type LoadRequest,
+  type ModelFacts,
+  type ModelFactsRequest,
   type ModelInfo,
+  type RepoDetails,
+  type RepoListing,
+  type RepoRequest,
+  type RepoSearch,
   type StorageInfo,
 } from '../protocol/index.ts';
 import { registerErrorTransfer } from '../worker/errorTransfer.ts';
@@ -86,6 +93,29 @@ export function storageInfo(): Promise<StorageInfo> {
 
 export function deleteCached(repo: string, commit: string): Promise<void> {
   return call((engine) => engine.deleteCached(repo, commit));
+}
+
+/** A repo's info, files and README, for the model and Space pages; the worker does the HTTP. */
+export function describeRepo(request: RepoRequest): Promise<RepoDetails> {
+  return call((engine) => engine.describeRepo(request));
+}
+
+/** A model's shape and size from its file headers, without downloading the weights. */
+export function modelFacts(request: ModelFactsRequest): Promise<ModelFacts> {
+  return call((engine) => engine.modelFacts(request));
+}
+
+/** Models or Spaces across the hubs, for the listings. */
+export function searchRepos(request: RepoSearch): Promise<RepoListing[]> {
+  return call((engine) => engine.searchRepos(request));
+}
+
+/** The GPU the engine would run on; WebGPUUnavailableError without WebGPU (no worker is started for nothing). */
+export function gpuInfo(): Promise<GpuInfo> {
+  if (!webGpuAvailable()) {
+    return Promise.reject(new WebGPUUnavailableError('This browser does not offer WebGPU, which Pocket Hub needs to run models.'));
+  }
+  return call((engine) => engine.gpuInfo());
 }
 
 /** Asks the running generation to stop (or a download to pause); its `generate` promise then resolves with reason 'abort'. */

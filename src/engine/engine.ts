@@ -6,6 +6,7 @@ import type {
   GenerateRequest,
   GenerationResult,
   GenerationStats,
+  GpuInfo,
   LoadProgress,
   LoadRequest,
   ModelInfo,
@@ -40,7 +41,7 @@ interface Loaded {
  * from it. No DOM: it runs in a Web Worker and in Node on Dawn.
  */
 /** The engine's part of EngineApi; the worker adds the weight store's (storage, deleteCached). */
-export type EngineCore = Omit<EngineApi, 'storage' | 'deleteCached'>;
+export type EngineCore = Omit<EngineApi, 'storage' | 'deleteCached' | 'describeRepo' | 'modelFacts' | 'searchRepos'>;
 
 export class Engine implements EngineCore {
   private gpu?: Gpu;
@@ -139,6 +140,22 @@ export class Engine implements EngineCore {
 
   async stats(): Promise<EngineStats> {
     return { loaded: !!this.loaded, gpuBytes: this.loaded?.model.gpuBytes ?? 0, adapter: this.gpu?.adapterName ?? '', last: this.last };
+  }
+
+  /**
+   * The device the engine runs on (opened now if no load has opened it yet): the features it
+   * was given and the limits every buffer is checked against, so a model page can tell before
+   * a download whether the weights fit.
+   */
+  async gpuInfo(): Promise<GpuInfo> {
+    const gpu = await this.device();
+    const { limits, features } = gpu.device;
+    return {
+      adapter: gpu.adapterName,
+      features: [...features].sort(),
+      maxBufferSize: limits.maxBufferSize,
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+    };
   }
 
   /** The tokenizer of the loaded model (the CLI prints its ids). */

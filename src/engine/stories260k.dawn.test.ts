@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Engine } from './engine.ts';
 import { diskLocation } from '../cli/nodeFiles.ts';
 import { referenceGreedy } from '../../test/llamaCpp.ts';
+import { STORIES_GGUF, STORIES_HF_DIR } from '../../test/embedded.ts';
 
-const MODEL_DIR = join(import.meta.dirname, '..', '..', 'public', 'models', 'stories260K');
-const GGUF = join(MODEL_DIR, 'stories260K.gguf');
+const MODEL_DIR = STORIES_HF_DIR;
+const GGUF = STORIES_GGUF;
 
 const PROMPTS = ['Once upon a time', 'The little dog', 'Tom and Sue went to the', 'One day, a big red ball', 'She said, "I'];
 

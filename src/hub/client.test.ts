@@ -7,11 +7,12 @@ import { writeSafetensors } from '../engine/formats/safetensorsWriter.ts';
 import { gitBlobOid, repoCommit, startHubServer, type HubServer } from '../../test/hubServer.ts';
 import { HubClient, type HubOptions, type ResolvedRepo } from './client.ts';
 import { chooseFiles } from './files.ts';
+import { copyStoriesRepo, STORIES_HF_DIR } from '../../test/embedded.ts';
 
-const STORIES = join(import.meta.dirname, '..', '..', 'public', 'models', 'stories260K');
 const REPO = 'pocket-hub/stories260K';
 const SHARDED = 'pocket-hub/sharded';
 const GATED = 'pocket-hub/gated';
+const SPACE = 'pocket-hub/demo';
 const GOOD_TOKEN = 'hf_granted';
 // A second commit of REPO whose config differs, standing in for a push to main.
 const NEXT_COMMIT = createHash('sha1').update('next commit').digest('hex');
@@ -37,10 +38,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'hub-'));
   emptyRoot = await mkdtemp(join(tmpdir(), 'hub-empty-'));
   const repoDir = join(root, REPO);
-  await mkdir(repoDir, { recursive: true });
-  for (const name of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'stories260K.gguf', 'README.md']) {
-    await cp(join(STORIES, name), join(repoDir, name));
-  }
+  await copyStoriesRepo(repoDir);
   const nextDir = join(root, `${REPO}@${NEXT_COMMIT}`);
   await cp(repoDir, nextDir, { recursive: true });
   await writeFile(join(nextDir, 'config.json'), JSON.stringify({ model_type: 'llama', note: 'next commit' }));
@@ -58,14 +56,19 @@ beforeAll(async () => {
     for (const t of tensors) weightMap[t.name] = name;
   }
   await writeFile(join(shardedDir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 192 }, weight_map: weightMap }));
-  await cp(join(STORIES, 'config.json'), join(shardedDir, 'config.json'));
-  await cp(join(STORIES, 'tokenizer.json'), join(shardedDir, 'tokenizer.json'));
+  await cp(join(STORIES_HF_DIR, 'config.json'), join(shardedDir, 'config.json'));
+  await cp(join(STORIES_HF_DIR, 'tokenizer.json'), join(shardedDir, 'tokenizer.json'));
   await writeFile(join(shardedDir, 'docs', 'notes.md'), 'nested file\n');
+
+  const spaceDir = join(root, 'spaces', SPACE);
+  await mkdir(spaceDir, { recursive: true });
+  await writeFile(join(spaceDir, 'README.md'), '---\ntitle: Demo\nsdk: static\n---\n');
+  await writeFile(join(spaceDir, 'index.html'), '<!doctype html><p>demo</p>');
 
   const gatedDir = join(root, GATED);
   await mkdir(gatedDir, { recursive: true });
-  await cp(join(STORIES, 'config.json'), join(gatedDir, 'config.json'));
-  await cp(join(STORIES, 'model.safetensors'), join(gatedDir, 'model.safetensors'));
+  await cp(join(STORIES_HF_DIR, 'config.json'), join(gatedDir, 'config.json'));
+  await cp(join(STORIES_HF_DIR, 'model.safetensors'), join(gatedDir, 'model.safetensors'));
 
   // cdnHost 'localhost' puts the CDN on another origin than 127.0.0.1, as huggingface.co's
   // CDN is, so the test sees what fetch does with the token on the redirect.
@@ -95,6 +98,7 @@ describe('resolveRepo', () => {
     const config = await onDisk('config.json');
     const weights = await onDisk('model.safetensors');
     expect(resolved.files.map((f) => f.path)).toEqual([
+      'LICENSE',
       'README.md',
       'config.json',
       'model.safetensors',
@@ -104,9 +108,9 @@ describe('resolveRepo', () => {
     ]);
     expect(resolved.files.find((f) => f.path === 'config.json')).toEqual({ path: 'config.json', size: config.length, oid: gitBlobOid(config) });
     expect(resolved.files.find((f) => f.path === 'model.safetensors')).toMatchObject({ size: weights.length, sha256: sha256(weights) });
-    // Six files at two per page: three tree pages, each asked at the commit, not at 'main'.
+    // Seven files at two per page: four tree pages, each asked at the commit, not at 'main'.
     const trees = requestsTo('/tree/');
-    expect(trees).toHaveLength(3);
+    expect(trees).toHaveLength(4);
     for (const t of trees) expect(t.path).toContain(`/tree/${commit}?`);
   });
 
@@ -160,6 +164,64 @@ describe('endpoints', () => {
 
   it('is OfflineError when no endpoint can be reached', async () => {
     await expect(client({ endpoints: [deadUrl, `${deadUrl}/`] }).resolveRepo(REPO)).rejects.toMatchObject({ name: 'OfflineError' });
+  });
+});
+
+describe('Spaces and the info answer', () => {
+  it('resolves a Space under /api/spaces, keeps the info answer, and names its files under spaces/', async () => {
+    const hubClient = client();
+    const resolved = await hubClient.resolveRepo(SPACE, 'main', undefined, 'space');
+    expect(resolved).toMatchObject({ repo: SPACE, kind: 'space', commit: repoCommit(`spaces/${SPACE}`) });
+    expect(resolved.info).toMatchObject({ id: SPACE, sha: resolved.commit, sdk: 'static', cardData: { title: 'Demo' } });
+    expect(resolved.files.map((f) => f.path)).toEqual(['README.md', 'index.html']);
+    expect(hubClient.fileUrl(resolved, 'index.html')).toBe(`${hub.url}/spaces/${SPACE}/resolve/${resolved.commit}/index.html`);
+    expect(await (await hubClient.fetchFile(resolved, 'index.html')).text()).toContain('demo');
+    expect(requestsTo(`/api/spaces/${SPACE}/revision/main`)).toHaveLength(1);
+  });
+
+  it('does not find a Space among models, nor a model among Spaces', async () => {
+    await expect(client().resolveRepo(SPACE)).rejects.toMatchObject({ name: 'MissingFileError', message: expect.stringMatching(/^RepoNotFound/) });
+    await expect(client().resolveRepo(REPO, 'main', undefined, 'space')).rejects.toMatchObject({ name: 'MissingFileError' });
+  });
+
+  it('reads JSON from its own endpoints only, and calls a host that answers HTML no hub', async () => {
+    await expect(client().getJson('http://elsewhere.invalid', 'api/models', 'models')).rejects.toThrow(RangeError);
+    await expect(client().getJson(hub.url, 'api/models?search=stories', 'models')).resolves.toEqual([expect.objectContaining({ id: REPO })]);
+    const html: typeof fetch = async () => new Response('<!doctype html>', { headers: { 'Content-Type': 'text/html' } });
+    await expect(client({ fetch: html }).getJson(hub.url, 'index.json', 'index.json')).rejects.toMatchObject({ name: 'NetworkError', message: expect.stringContaining('not a hub') });
+  });
+});
+
+describe('fetchRange', () => {
+  let resolved: ResolvedRepo;
+  let weights: Uint8Array;
+  beforeAll(async () => {
+    resolved = await client().resolveRepo(REPO);
+    weights = new Uint8Array(await readFile(join(root, REPO, 'model.safetensors')));
+  });
+
+  it('gets exactly the bytes asked for through the CDN redirect, with one bounded Range', async () => {
+    const bytes = await client().fetchRange(resolved, 'model.safetensors', 100_000, 5000);
+    expect(sha256(bytes)).toBe(sha256(weights.subarray(100_000, 105_000)));
+    const cdn = requestsTo('/cdn/');
+    expect(cdn).toHaveLength(1);
+    expect(cdn[0]).toMatchObject({ headers: expect.objectContaining({ range: 'bytes=100000-104999' }), bodyBytes: 5000 });
+  });
+
+  it('reads the asked-for bytes out of a full answer from a server that ignores Range', async () => {
+    const stripRange: typeof fetch = (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.delete('Range');
+      return fetch(input, { ...init, headers });
+    };
+    const bytes = await client({ fetch: stripRange }).fetchRange(resolved, 'model.safetensors', 70_000, 24);
+    expect([...bytes]).toEqual([...weights.subarray(70_000, 70_024)]);
+  });
+
+  it('asks for nothing when nothing is wanted, and is MissingFileError past the end of the file', async () => {
+    expect(await client().fetchRange(resolved, 'model.safetensors', 5, 0)).toHaveLength(0);
+    expect(hub.requests).toHaveLength(0);
+    await expect(client().fetchRange(resolved, 'model.safetensors', weights.length, 10)).rejects.toMatchObject({ name: 'MissingFileError', message: expect.stringContaining('past the end') });
   });
 });
 

@@ -10,6 +10,7 @@ import {
   PocketHubError,
   RateLimitedError,
 } from '../protocol/errors.ts';
+import type { RepoKind } from '../protocol/index.ts';
 
 export interface HubOptions {
   /** Tried in order by `resolveRepo`, e.g. ['https://huggingface.co']. */
@@ -34,10 +35,13 @@ export interface HubFile {
 
 export interface ResolvedRepo {
   repo: string;
+  kind: RepoKind;
   /** 40-hex commit every file request uses */
   commit: string;
   endpoint: string;
   files: HubFile[];
+  /** The hub's info answer as it came (tags, cardData, likes…), for pages that show it. */
+  info: Record<string, unknown>;
 }
 
 interface TreeEntry {
@@ -57,9 +61,19 @@ const MAX_BACKOFF_MS = 8_000;
 // answers until the retries ran out.
 class Unreachable extends NetworkError {}
 class ServerFailure extends NetworkError {}
+/** A host that answers, but not as a hub does (an SPA's fallback page, a captive portal): its answer is not JSON. */
+export class NotAHubError extends Unreachable {}
 
 function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
+}
+
+// The Hub prefixes Space URLs with `spaces/`, in the API and for files; models have no prefix.
+const apiCollection = (kind: RepoKind) => (kind === 'space' ? 'spaces' : 'models');
+const filePrefix = (kind: RepoKind) => (kind === 'space' ? 'spaces/' : '');
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function retryDelayMs(res: Response, attempt: number, baseMs: number): number {
@@ -151,12 +165,17 @@ export class HubClient {
     this.retryBaseMs = options.retryBaseMs ?? 500;
   }
 
-  /** Model info + full tree at `revision` (default 'main'), pinned to one commit, from the first endpoint that has the repo. */
-  async resolveRepo(repo: string, revision = 'main', signal?: AbortSignal): Promise<ResolvedRepo> {
+  /** The endpoints in the order they are tried, without trailing slashes. */
+  get endpointUrls(): readonly string[] {
+    return this.endpoints;
+  }
+
+  /** Repo info + full tree at `revision` (default 'main'), pinned to one commit, from the first endpoint that has the repo. */
+  async resolveRepo(repo: string, revision = 'main', signal?: AbortSignal, kind: RepoKind = 'model'): Promise<ResolvedRepo> {
     const failures: PocketHubError[] = [];
     for (const endpoint of this.endpoints) {
       try {
-        return await this.resolveAt(endpoint, repo, revision, signal);
+        return await this.resolveAt(endpoint, kind, repo, revision, signal);
       } catch (err) {
         if (err instanceof Unreachable || err instanceof ServerFailure || (err instanceof MissingFileError && err.message.startsWith('RepoNotFound'))) {
           failures.push(err);
@@ -174,7 +193,7 @@ export class HubClient {
 
   /** URL of a file at the pinned commit. */
   fileUrl(resolved: ResolvedRepo, path: string): string {
-    return `${resolved.endpoint}/${encodePath(resolved.repo)}/resolve/${resolved.commit}/${encodePath(path)}`;
+    return `${resolved.endpoint}/${filePrefix(resolved.kind)}${encodePath(resolved.repo)}/resolve/${resolved.commit}/${encodePath(path)}`;
   }
 
   /** GET a file (optionally from byte `start`), following redirects, with retries for 429/5xx before any body byte; returns the Response (206 when start > 0; throws if the server ignored the Range). */
@@ -193,12 +212,86 @@ export class HubClient {
     return guardBody(res, url, options.signal);
   }
 
-  private async resolveAt(endpoint: string, repo: string, revision: string, signal?: AbortSignal): Promise<ResolvedRepo> {
-    const api = `${endpoint}/api/models/${encodePath(repo)}`;
-    const infoRes = await this.request(`${api}/revision/${encodeURIComponent(revision)}`, {}, repo, signal);
-    const info = (await infoRes.json()) as { sha?: string };
+  /**
+   * Exactly `length` bytes of a file from byte `offset`, with one `Range: bytes=a-b` request:
+   * how file headers are read without downloading weights. A server that ignores the range
+   * sends the file from its start; that body is read only up to the range's end.
+   */
+  async fetchRange(resolved: ResolvedRepo, path: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new RangeError(`fetchRange: invalid range of ${length} bytes at ${offset}`);
+    }
+    const out = new Uint8Array(length);
+    if (length === 0) return out;
+    const url = this.fileUrl(resolved, path);
+    const end = offset + length - 1;
+    const res = await this.request(url, { Range: `bytes=${offset}-${end}` }, `${path} in ${resolved.repo}`, signal);
+    let skip = 0;
+    if (res.status === 206) {
+      const range = /^bytes (\d+)-(\d+)\//.exec(res.headers.get('Content-Range') ?? '');
+      if (!range || Number(range[1]) !== offset || Number(range[2]) < end) {
+        await res.body?.cancel();
+        throw new NetworkError(`${url} answered bytes ${res.headers.get('Content-Range') ?? '(none)'} to a request for ${offset}-${end}.`);
+      }
+    } else {
+      skip = offset;
+    }
+    const reader = guardBody(res, url, signal).body?.getReader();
+    let filled = 0;
+    while (reader && filled < length) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      let bytes = chunk.value;
+      if (skip > 0) {
+        const dropped = Math.min(skip, bytes.length);
+        skip -= dropped;
+        bytes = bytes.subarray(dropped);
+      }
+      const take = Math.min(bytes.length, length - filled);
+      out.set(bytes.subarray(0, take), filled);
+      filled += take;
+    }
+    await reader?.cancel();
+    if (filled < length) throw new NetworkError(`${url} ended after ${filled} of the ${length} bytes asked from byte ${offset}.`);
+    return out;
+  }
+
+  /**
+   * GET `{endpoint}/{path}` (path may carry a query) as JSON; `endpoint` must be one of this
+   * client's, since the token goes with the request. A non-JSON answer means the host is no hub.
+   */
+  async getJson(endpoint: string, path: string, what: string, signal?: AbortSignal): Promise<unknown> {
+    if (!this.endpoints.includes(endpoint)) throw new RangeError(`HubClient: ${endpoint} is not one of its endpoints`);
+    const res = await this.request(`${endpoint}/${path}`, {}, what, signal);
+    try {
+      return await res.json();
+    } catch {
+      throw new NotAHubError(`${endpoint} is not a hub: its answer about ${what} is not JSON.`);
+    }
+  }
+
+  private async resolveAt(endpoint: string, kind: RepoKind, repo: string, revision: string, signal?: AbortSignal): Promise<ResolvedRepo> {
+    const api = `${endpoint}/api/${apiCollection(kind)}/${encodePath(repo)}`;
+    let infoRes: Response;
+    try {
+      infoRes = await this.request(`${api}/revision/${encodeURIComponent(revision)}`, {}, repo, signal);
+    } catch (err) {
+      // A static hub (the app's embedded one) answers a plain 404 for a repo or revision it
+      // lacks, with no X-Error-Code: that means the same as RepoNotFound, try the next endpoint.
+      if (err instanceof MissingFileError && !/^(RepoNotFound|RevisionNotFound):/.test(err.message)) {
+        throw new MissingFileError(`RepoNotFound: ${repo}@${revision} is not on ${endpoint}.`);
+      }
+      throw err;
+    }
+    let info: unknown;
+    try {
+      info = await infoRes.json();
+    } catch {
+      throw new NotAHubError(`${endpoint} is not a hub: its answer about ${repo} is not JSON.`);
+    }
+    if (!isObject(info)) throw new NotAHubError(`${endpoint} is not a hub: its answer about ${repo} is not an object.`);
     const commit = infoRes.headers.get('X-Repo-Commit') ?? info.sha;
-    if (!commit || !/^[0-9a-f]{40}$/.test(commit)) {
+    if (typeof commit !== 'string' || !/^[0-9a-f]{40}$/.test(commit)) {
       throw new NetworkError(`${endpoint} did not name the commit of ${repo}@${revision}.`);
     }
     const files: HubFile[] = [];
@@ -217,7 +310,7 @@ export class HubClient {
       const link = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('Link') ?? '');
       next = link ? new URL(link[1], next).href : undefined;
     }
-    return { repo, commit, endpoint, files };
+    return { repo, kind, commit, endpoint, files, info };
   }
 
   /** One GET with the token, retried on 429/5xx; any other failure becomes a typed error. */

@@ -136,6 +136,128 @@ export interface EngineStats {
   last?: GenerationStats;
 }
 
+// ── Browsing hubs: model and Space pages, listings. The worker does the HTTP (src/hub), so
+// the UI thread never talks to a hub itself and every request carries the same endpoints and token.
+
+export type RepoKind = 'model' | 'space';
+
+/** Which hubs to ask, in order, and the token for gated repos. */
+export interface HubAccess {
+  hubs: string[];
+  token?: string;
+}
+
+export interface RepoRequest extends HubAccess {
+  repo: string;
+  kind: RepoKind;
+  /** Branch, tag or commit; default 'main'. */
+  revision?: string;
+}
+
+export interface RepoFileEntry {
+  path: string;
+  size: number;
+  /** Whether the Hub keeps the file in LFS (weights); `sha256` is then its LFS hash. */
+  lfs: boolean;
+  sha256?: string;
+  oid: string;
+}
+
+/** What a hub's info answer says about a repo, as far as Pocket Hub shows it. */
+export interface RepoInfo {
+  id: string;
+  kind: RepoKind;
+  tags: string[];
+  pipelineTag?: string;
+  libraryName?: string;
+  likes?: number;
+  downloads?: number;
+  /** ISO date. */
+  lastModified?: string;
+  /** false, or how access is granted ('auto', 'manual'). */
+  gated?: false | string;
+  /** Spaces: 'static', 'chat', 'completion', 'gradio', … */
+  sdk?: string;
+  /** The README's YAML front matter as the hub parsed it. */
+  cardData?: Record<string, unknown>;
+}
+
+export interface RepoDetails {
+  info: RepoInfo;
+  /** The endpoint that had the repo. */
+  endpoint: string;
+  /** The 40-hex commit every file below was read at. */
+  commit: string;
+  files: RepoFileEntry[];
+  /** README.md as text, front matter included; '' when the repo has none. */
+  readme: string;
+  /** Prefix of every file's URL at this commit, ending in '/': relative links in the card resolve against it. */
+  resolveBase: string;
+}
+
+export interface ModelFactsRequest extends RepoRequest {
+  /** Which GGUF of several, by path or quant type (default as `load` picks). */
+  file?: string;
+}
+
+/** A model's shape and size, read from config.json or GGUF headers with range requests, no weights downloaded. */
+export interface ModelFacts {
+  format: 'gguf' | 'safetensors';
+  /** The weight files the model needs (one GGUF, or safetensors shards). */
+  weightFiles: string[];
+  architecture: string;
+  /** Whether this engine runs the architecture and its tensor types; if not, `unsupported` says why. */
+  supported: boolean;
+  unsupported?: string;
+  layers: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** The context length the model was trained for. */
+  contextLength: number;
+  vocabSize: number;
+  /** Tensor type of the weights: 'F32', 'BF16', 'F16', or a GGUF quant such as 'Q4_K_M'. */
+  dtype: string;
+  /** Counted from the tensor shapes in the file headers. */
+  parameters: number;
+  /** Bytes `load` downloads: the weight files plus config and tokenizer files. */
+  downloadBytes: number;
+  /** Bytes the engine allocates on the GPU for the weights, as it stores them. */
+  weightGpuBytes: number;
+  /** The largest single GPU buffer the weights need, against maxStorageBufferBindingSize. */
+  largestBufferBytes: number;
+  /** KV cache bytes per position of context, all layers. */
+  kvBytesPerToken: number;
+  hasChatTemplate: boolean;
+  /** GGUF repos: every quantisation offered, smallest first. */
+  ggufChoices?: { path: string; quant: string; size: number }[];
+}
+
+export interface RepoSearch extends HubAccess {
+  kind: RepoKind;
+  /** Words to match in the repo id. */
+  search?: string;
+  sort?: 'downloads' | 'likes' | 'trending' | 'lastModified';
+  /** Models: only repos with this library's files. */
+  library?: 'gguf' | 'transformers';
+  limit?: number;
+}
+
+export interface RepoListing {
+  info: RepoInfo;
+  endpoint: string;
+}
+
+/** This device's WebGPU adapter, for "runs on this device" checks. */
+export interface GpuInfo {
+  adapter: string;
+  features: string[];
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
 /** The engine as seen from both threads: the worker implements it, the UI holds a comlink Remote of it. */
 export interface EngineApi {
   load(request: LoadRequest, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
@@ -148,4 +270,12 @@ export interface EngineApi {
   storage(): Promise<StorageInfo>;
   /** Deletes one cached model revision. */
   deleteCached(repo: string, commit: string): Promise<void>;
+  /** A repo's info, files and README at one commit, from the first hub that has it. */
+  describeRepo(request: RepoRequest): Promise<RepoDetails>;
+  /** A model's facts from its headers (a few range requests), without downloading weights. */
+  modelFacts(request: ModelFactsRequest): Promise<ModelFacts>;
+  /** Repos across the hubs, each hub's answers in its order; a hub that fails is skipped unless all do. */
+  searchRepos(request: RepoSearch): Promise<RepoListing[]>;
+  /** The WebGPU adapter the engine would use; WebGPUUnavailableError when there is none. */
+  gpuInfo(): Promise<GpuInfo>;
 }

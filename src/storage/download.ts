@@ -1,7 +1,19 @@
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex } from '@noble/hashes/utils';
 import { AbortError, IntegrityError, isPocketHubError, NetworkError } from '../protocol/errors.ts';
-import { CHUNK_SIZE, chunkLength, fileId, markUsed, storedBytes, type FileKey, type FileRecord, type WeightStore } from './store.ts';
+import {
+  CHUNK_SIZE,
+  chunkHash,
+  chunkLength,
+  fileId,
+  hasChunkHashes,
+  markUsed,
+  storedBytes,
+  type FileKey,
+  type FileRecord,
+  type HashedRecord,
+  type WeightStore,
+} from './store.ts';
 
 export interface DownloadOptions {
   store: WeightStore;
@@ -24,10 +36,10 @@ export interface DownloadOptions {
 type Hash = ReturnType<typeof sha256.create>;
 
 interface Progress {
-  record: FileRecord;
+  record: HashedRecord;
   hash: Hash;
   /** Reused for every chunk so a download holds one chunk of memory, not one per chunk. */
-  buffer: Uint8Array;
+  buffer: Uint8Array<ArrayBuffer>;
 }
 
 function abortError(key: FileKey): InstanceType<typeof AbortError> {
@@ -58,23 +70,43 @@ function isRetryable(err: unknown): boolean {
   return !isPocketHubError(err) || isPocketHubError(err, 'NetworkError');
 }
 
-/** The stored record if it describes the same bytes in the same layout; otherwise a fresh one. */
-async function startRecord(o: DownloadOptions, chunkSize: number): Promise<FileRecord> {
+/**
+ * The stored record if it describes the same bytes in the same layout with a hash for each
+ * stored chunk; otherwise a fresh one. A record from before chunk hashes (complete or not)
+ * starts over, since none of its chunks can be checked.
+ */
+async function startRecord(o: DownloadOptions, chunkSize: number): Promise<HashedRecord> {
   const existing = await o.store.getRecord(o.key);
-  if (existing && existing.size === o.size && existing.sha256 === o.sha256 && existing.chunkSize === chunkSize) return existing;
+  const same = existing && existing.size === o.size && existing.sha256 === o.sha256 && existing.chunkSize === chunkSize;
+  if (same && hasChunkHashes(existing)) return existing;
   if (existing) await o.store.deleteFile(o.key);
   const { repo, commit, path } = o.key;
-  const record: FileRecord = { repo, commit, path, size: o.size, sha256: o.sha256, chunkSize, chunksDone: 0, complete: false, lastUsed: Date.now() };
+  const record: HashedRecord = {
+    repo,
+    commit,
+    path,
+    size: o.size,
+    sha256: o.sha256,
+    chunkSize,
+    chunksDone: 0,
+    chunkHashes: [],
+    complete: false,
+    lastUsed: Date.now(),
+  };
   await o.store.putRecord(record);
   return record;
 }
 
-/** Feeds the stored chunks back into the hash; a missing chunk ends what counts as stored. */
-async function rehashStored(store: WeightStore, record: FileRecord, hash: Hash): Promise<FileRecord> {
+/**
+ * Feeds the stored chunks back into the hash. The first chunk missing, cut short or not
+ * matching its recorded hash ends what counts as stored, so the download goes on from
+ * there and never builds on a damaged chunk.
+ */
+async function rehashStored(store: WeightStore, record: HashedRecord, hash: Hash): Promise<HashedRecord> {
   for (let index = 0; index < record.chunksDone; index++) {
     const chunk = await store.getChunk(record, index);
-    if (!chunk || chunk.byteLength !== chunkLength(record, index)) {
-      const truncated = { ...record, chunksDone: index };
+    if (!chunk || chunk.byteLength !== chunkLength(record, index) || (await chunkHash(chunk)) !== record.chunkHashes[index]) {
+      const truncated = { ...record, chunksDone: index, chunkHashes: record.chunkHashes.slice(0, index) };
       await store.putRecord(truncated);
       return truncated;
     }
@@ -128,11 +160,13 @@ async function streamChunks(o: DownloadOptions, p: Progress): Promise<void> {
         piece = piece.subarray(take);
         if (filled === want) {
           const chunk = p.buffer.subarray(0, want);
-          await store.putChunk(key, index, chunk);
-          await store.putRecord({ ...p.record, chunksDone: index + 1 });
+          // Hashed beside the write: both only read the buffer, which is refilled after both end.
+          const [digest] = await Promise.all([chunkHash(chunk), store.putChunk(key, index, chunk)]);
+          const next = { ...p.record, chunksDone: index + 1, chunkHashes: [...p.record.chunkHashes, digest] };
+          await store.putRecord(next);
           // Hashed only once stored: a failed write is retried from this chunk and must not count twice.
           p.hash.update(chunk);
-          p.record = { ...p.record, chunksDone: index + 1 };
+          p.record = next;
           filled = 0;
         }
         o.onProgress?.(storedBytes(p.record) + filled, size);

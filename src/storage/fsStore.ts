@@ -70,8 +70,8 @@ export function fsStore(root: string): WeightStore {
     async putRecord(record) {
       const dir = fileDir(record);
       await mkdir(dir, { recursive: true });
-      const { repo, commit, path, size, sha256, chunkSize, chunksDone, complete, lastUsed } = record;
-      const manifest = { repo, commit, path, size, sha256, chunkSize, chunksDone, complete, lastUsed };
+      const { repo, commit, path, size, sha256, chunkSize, chunksDone, chunkHashes, complete, lastUsed } = record;
+      const manifest = { repo, commit, path, size, sha256, chunkSize, chunksDone, chunkHashes, complete, lastUsed };
       await writeAtomic(join(dir, MANIFEST), JSON.stringify(manifest, null, 2));
     },
 

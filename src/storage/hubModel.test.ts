@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
 import { HubClient } from '../hub/client.ts';
 import { QuotaError } from '../protocol/errors.ts';
-import { pattern, expectPocketHubError } from '../../test/storeContract.ts';
+import { expectPocketHubError, flipStoredBit, pattern } from '../../test/storeContract.ts';
 import { startHubServer, type HubServer } from '../../test/hubServer.ts';
 import { fsStore } from './fsStore.ts';
 import { openHubModel, withStoreRepair, type HubDownloadProgress } from './hubModel.ts';
 import type { FileKey, WeightStore } from './store.ts';
+import { damagedStoredFile } from './storedSource.ts';
 
 const REPO = 'org/tiny';
 const KiB = 1024;
@@ -150,4 +151,81 @@ test('a stored chunk found missing while loading fetches that file again, and on
   expect(Buffer.compare(bytes, pattern(0, SIZES['model.safetensors']))).toBe(0);
   const fetched = hub.requests.slice(before).filter((r) => r.path.includes('/resolve/'));
   expect(fetched.map((r) => r.path.split('/').at(-1))).toEqual(['model.safetensors']);
+});
+
+/** Every byte of the weights, read through a fresh openHubModel as a loader would. */
+async function readWeights(target: WeightStore): Promise<Uint8Array> {
+  const location = await openHubModel(client(), target, REPO, { chunkSize: CHUNK });
+  if (location.kind !== 'folder') throw new Error('expected a folder');
+  const weights = (await location.files.open('model.safetensors'))!;
+  return weights.read(0, weights.size);
+}
+
+/** Hub requests since `before` that fetch file bytes, by file name ('cdn' for an LFS object). */
+function fetchedSince(before: number): string[] {
+  return hub.requests
+    .slice(before)
+    .filter((r) => r.path.includes('/resolve/') || r.path.startsWith('/cdn/'))
+    .map((r) => (r.path.startsWith('/cdn/') ? 'cdn' : r.path.split('/').at(-1)!));
+}
+
+test('a bit flipped inside a stored chunk is found at load, and only that file is fetched again', async () => {
+  await openHubModel(client(), store, REPO, { chunkSize: CHUNK });
+  const weights = (await store.listFiles()).find((r) => r.path === 'model.safetensors')!;
+  // Chunk 5 of 13, mid-chunk: same length, so only its content gives the damage away.
+  await flipStoredBit(store, weights, 5, 1234);
+
+  const first = await expectPocketHubError(readWeights(store), 'CorruptFileError');
+  expect(first.message).toContain('chunk 5');
+  expect(damagedStoredFile(first)).toEqual({ repo: weights.repo, commit: weights.commit, path: weights.path });
+
+  const deleted: string[] = [];
+  const watched: WeightStore = { ...store, deleteFile: (key) => (deleted.push(key.path), store.deleteFile(key)) };
+  const before = hub.requests.length;
+  const bytes = await withStoreRepair(watched, () => readWeights(watched));
+  expect(Buffer.compare(bytes, pattern(0, SIZES['model.safetensors']))).toBe(0);
+  expect(deleted).toEqual(['model.safetensors']);
+  // One resolve and the one CDN download it redirects to: no other file, no second try.
+  expect(fetchedSince(before)).toEqual(['model.safetensors', 'cdn']);
+  // The repaired copy is whole again: the next load asks the hub for nothing.
+  const again = hub.requests.length;
+  expect(Buffer.compare(await readWeights(store), bytes)).toBe(0);
+  expect(hub.requests.length).toBe(again);
+});
+
+test('files stored without chunk hashes (by an older version) are downloaded again in one load', async () => {
+  await openHubModel(client(), store, REPO, { chunkSize: CHUNK });
+  for (const { chunkHashes, ...older } of await store.listFiles()) {
+    expect(chunkHashes!.length).toBe(older.chunksDone);
+    await store.putRecord(older);
+  }
+  const before = hub.requests.length;
+  const bytes = await readWeights(store);
+  expect(Buffer.compare(bytes, pattern(0, SIZES['model.safetensors']))).toBe(0);
+  expect(fetchedSince(before).filter((f) => f !== 'cdn').sort()).toEqual(Object.keys(SIZES).sort());
+  expect((await store.listFiles()).every((r) => r.complete && r.chunkHashes!.length === r.chunksDone)).toBe(true);
+});
+
+test('a resumed download starts again from a stored chunk found damaged', async () => {
+  hub.faults.add({ kind: 'slow', delayMs: 20, match: '/cdn/' });
+  const abort = new AbortController();
+  const cancelled = openHubModel(client(), store, REPO, {
+    chunkSize: CHUNK,
+    signal: abort.signal,
+    onDownload: (p) => {
+      if (p.file === 'model.safetensors' && p.fileLoaded >= 3 * CHUNK) abort.abort();
+    },
+  });
+  await expectPocketHubError(cancelled, 'AbortError');
+  const partial = (await store.listFiles()).find((r) => r.path === 'model.safetensors')!;
+  expect(partial.complete).toBe(false);
+  expect(partial.chunksDone).toBeGreaterThanOrEqual(3);
+  await flipStoredBit(store, partial, 0, 7);
+
+  const before = hub.requests.length;
+  const bytes = await readWeights(store);
+  expect(Buffer.compare(bytes, pattern(0, SIZES['model.safetensors']))).toBe(0);
+  // One request for the whole file (from byte 0 the client sends no Range): the damaged chunk 0 is not built on.
+  const resumed = hub.requests.slice(before).filter((r) => r.path.startsWith('/cdn/'));
+  expect(resumed.map((r) => r.headers.range)).toEqual([undefined]);
 });

@@ -6,7 +6,7 @@ import type { ModelLocation } from '../engine/files.ts';
 import type { HubClient, HubFile, ResolvedRepo } from '../hub/client.ts';
 import { chooseFiles } from '../hub/files.ts';
 import { downloadFile } from './download.ts';
-import { markUsed, storedBytes, type FileKey, type FileRecord, type WeightStore } from './store.ts';
+import { hasChunkHashes, markUsed, storedBytes, type FileKey, type FileRecord, type WeightStore } from './store.ts';
 import { damagedStoredFile, storedSource } from './storedSource.ts';
 
 /** Bytes of every file the model needs (`loaded`/`total`) and of the one in flight. */
@@ -58,7 +58,8 @@ export async function openHubModel(client: HubClient, store: WeightStore, repo: 
   const held = new Map<string, number>();
   for (const file of needed) {
     const record = await store.getRecord({ repo: resolved.repo, commit: resolved.commit, path: file.path });
-    const usable = record && record.size === file.size && record.sha256 === file.sha256;
+    // A record without chunk hashes is downloaded again whole (see FileRecord.chunkHashes).
+    const usable = record && record.size === file.size && record.sha256 === file.sha256 && hasChunkHashes(record);
     held.set(file.path, !usable ? 0 : record.complete ? file.size : storedBytes(record));
   }
   const total = needed.reduce((sum, f) => sum + f.size, 0);
@@ -91,7 +92,7 @@ async function ensureFile(
   const fetchOnce = async () => {
     // Read under the lock: another tab may have finished the file while this one waited.
     const existing = await store.getRecord(key);
-    if (existing?.complete) return markUsed(store, existing);
+    if (existing?.complete && hasChunkHashes(existing)) return markUsed(store, existing);
     const download = () =>
       downloadFile({
         store,
@@ -119,7 +120,10 @@ async function ensureFile(
  * Files of one commit only, so a model never mixes two revisions.
  */
 async function cachedCopy(store: WeightStore, repo: string, o: HubModelOptions): Promise<ModelLocation | undefined> {
-  const complete = (await store.listFiles()).filter((r) => r.repo === repo && r.complete && (!o.revision || r.commit === o.revision));
+  // Files stored without chunk hashes cannot be checked, so they count as missing and the hub is asked for them.
+  const complete = (await store.listFiles()).filter(
+    (r) => r.repo === repo && r.complete && hasChunkHashes(r) && (!o.revision || r.commit === o.revision),
+  );
   if (complete.length === 0) return undefined;
   const latest = complete.reduce((a, b) => (b.lastUsed > a.lastUsed ? b : a));
   const files = new Map(complete.filter((r) => r.commit === latest.commit).map((r) => [r.path, r]));
@@ -170,9 +174,10 @@ async function readJson(store: WeightStore, record: FileRecord): Promise<unknown
 }
 
 /**
- * Runs a load of stored files; when one of them turns out damaged (a chunk missing or cut
- * short), deletes that file and runs the load once more, which downloads it again. A
- * damaged store never gives a wrong answer, and never more than the damaged file is fetched.
+ * Runs a load of stored files; when one of them turns out damaged (a chunk missing, cut
+ * short or not matching its recorded hash), deletes that file and runs the load once more,
+ * which downloads it again. A damaged store never gives a wrong answer, and never more than
+ * the damaged file is fetched.
  */
 export async function withStoreRepair<T>(store: WeightStore, run: () => Promise<T>): Promise<T> {
   try {

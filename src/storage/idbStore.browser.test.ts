@@ -1,11 +1,20 @@
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex } from '@noble/hashes/utils';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it, type ProvidedContext } from 'vitest';
+import { HubClient } from '../hub/client.ts';
 import { downloadFile } from './download.ts';
+import { openHubModel, withStoreRepair } from './hubModel.ts';
 import { checkQuota, idbStore, requestPersistence, withFileLock } from './idbStore.ts';
-import { expectPocketHubError, pattern, storeContractTests } from '../../test/storeContract.ts';
-import type { FileKey } from './store.ts';
-import { storedSource } from './storedSource.ts';
+import { expectPocketHubError, flipStoredBit, pattern, storeContractTests } from '../../test/storeContract.ts';
+import type { FileKey, WeightStore } from './store.ts';
+import { damagedStoredFile, storedSource } from './storedSource.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The local hub (test/hubServer.ts) the browser project's global setup starts; `files` hold pattern bytes of these sizes. */
+    tinyHub: { url: string; repo: string; files: Record<string, number> };
+  }
+}
 
 const MiB = 2 ** 20;
 let databases = 0;
@@ -142,10 +151,74 @@ describe('download into IndexedDB', () => {
     expect((await store.getRecord(key))!.complete).toBe(true);
   });
 
+  it('re-fetches from chunk 0 when a bit of stored chunk 0 flipped before the resume', async () => {
+    const store = freshStore();
+    const controller = new AbortController();
+    const onProgress = (loaded: number) => loaded >= 100_000 && controller.abort();
+    const aborted = downloadFile({ store, key, size, sha256: hash, chunkSize, signal: controller.signal, open: memoryOpen([], []), onProgress });
+    await expectPocketHubError(aborted, 'AbortError');
+    expect((await store.getRecord(key))!.chunksDone).toBe(3);
+    await flipStoredBit(store, key, 0, 1000);
+
+    const starts: number[] = [];
+    const record = await downloadFile({ store, key, size, sha256: hash, chunkSize, open: memoryOpen([], starts) });
+    expect(starts).toEqual([0]);
+    expect(bytesToHex(sha256(await storedSource(store, record).read(0, size)))).toBe(hash);
+  });
+
   it('discards a corrupted download', async () => {
     const store = freshStore();
     await expectPocketHubError(downloadFile({ store, key, size, sha256: hash, chunkSize, open: memoryOpen([], [], 123_456) }), 'IntegrityError');
     expect(await store.listFiles()).toEqual([]);
     expect(await store.getChunk(key, 0)).toBeUndefined();
+  });
+});
+
+describe('repair against the local hub', () => {
+  // Small chunks so the weights span several, as 64 MiB chunks do for real weights.
+  const chunkSize = 16 * 1024;
+
+  /** Loads the repo as the worker does and reads every byte of the weights; `fetched` gets the name of each file requested. */
+  function loader(hub: ProvidedContext['tinyHub'], store: WeightStore, fetched: string[]) {
+    const client = new HubClient({
+      endpoints: [hub.url],
+      fetch: (input, init) => {
+        const url = input instanceof Request ? input.url : String(input);
+        if (url.includes('/resolve/')) fetched.push(url.split('/').at(-1)!);
+        return fetch(input, init);
+      },
+    });
+    return async () => {
+      const location = await openHubModel(client, store, hub.repo, { chunkSize, lock: withFileLock });
+      if (location.kind !== 'folder') throw new Error('expected a folder');
+      const weights = (await location.files.open('model.safetensors'))!;
+      return weights.read(0, weights.size);
+    };
+  }
+
+  it('finds a bit flipped inside a stored chunk, fetches only that file again, and reads the original bytes', async () => {
+    const hub = inject('tinyHub');
+    expect(hub, 'the browser project starts the local hub in its global setup (test/hubGlobalSetup.ts)').toBeDefined();
+    const store = freshStore();
+    const fetched: string[] = [];
+    const readWeights = loader(hub, store, fetched);
+    const original = bytesToHex(sha256(pattern(0, hub.files['model.safetensors'])));
+    expect(bytesToHex(sha256(await readWeights()))).toBe(original);
+    expect(fetched.sort()).toEqual(Object.keys(hub.files).sort());
+
+    const weights = (await store.listFiles()).find((r) => r.path === 'model.safetensors')!;
+    expect(weights.chunksDone).toBeGreaterThan(5);
+    // Mid-chunk, same length: only the content gives the damage away.
+    await flipStoredBit(store, weights, 5, 1234);
+    fetched.length = 0;
+    const err = await expectPocketHubError(readWeights(), 'CorruptFileError');
+    expect(err.message).toContain('chunk 5');
+    expect(damagedStoredFile(err)).toEqual({ repo: weights.repo, commit: weights.commit, path: weights.path });
+    // The cached copy is read without asking the hub; the damage is found in the store alone.
+    expect(fetched).toEqual([]);
+
+    const bytes = await withStoreRepair(store, readWeights);
+    expect(bytesToHex(sha256(bytes))).toBe(original);
+    expect(fetched).toEqual(['model.safetensors']);
   });
 });

@@ -29,8 +29,8 @@ export function idbStore(name = 'pocket-hub-weights'): WeightStore {
     getRecord: (key) => get<FileRecord>(fileId(key), records),
 
     async putRecord(record) {
-      const { repo, commit, path, size, sha256, chunkSize, chunksDone, complete, lastUsed } = record;
-      await set(fileId(record), { repo, commit, path, size, sha256, chunkSize, chunksDone, complete, lastUsed }, records);
+      const { repo, commit, path, size, sha256, chunkSize, chunksDone, chunkHashes, complete, lastUsed } = record;
+      await set(fileId(record), { repo, commit, path, size, sha256, chunkSize, chunksDone, chunkHashes, complete, lastUsed }, records);
     },
 
     async putChunk(key, index, bytes) {
@@ -45,7 +45,7 @@ export function idbStore(name = 'pocket-hub-weights'): WeightStore {
       }
     },
 
-    getChunk: (key, index) => get<Uint8Array>(chunkKey(key, index), chunks),
+    getChunk: (key, index) => get<Uint8Array<ArrayBuffer>>(chunkKey(key, index), chunks),
 
     async deleteFile(key) {
       // Chunks go first: a record left without them reads as corrupt and is fetched

@@ -1,6 +1,7 @@
 // The weight store: files from the Hub kept as numbered chunks plus one record per
 // file. Two back ends share this interface and layout: IndexedDB in the browser
 // (idbStore.ts) and the file system for the CLI (fsStore.ts).
+import { bytesToHex } from '@noble/hashes/utils';
 
 /**
  * Chromium refuses single IndexedDB values above ~128 MiB, and a chunk is the most a
@@ -26,6 +27,14 @@ export interface FileRecord extends FileKey {
    * reading back stored chunks is far cheaper than fetching them again.
    */
   chunksDone: number;
+  /**
+   * Hex SHA-256 of each stored chunk (`chunkHashes[i]` for chunk i, one per chunk done),
+   * taken from the bytes as they were stored, so a flipped bit found at load or on resume
+   * sends that file back to the Hub instead of into a model. Records written before this
+   * field existed lack it; such a file counts as damaged (`hasChunkHashes` is false) and
+   * is downloaded again: nothing else can vouch for its stored bytes.
+   */
+  chunkHashes?: string[];
   /** Set only after every byte arrived and the hash matched. */
   complete: boolean;
   /** Milliseconds since the epoch; eviction drops the smallest first. */
@@ -37,7 +46,8 @@ export interface WeightStore {
   putRecord(record: FileRecord): Promise<void>;
   /** Has copied or written `bytes` once it resolves, so the caller may reuse the buffer. */
   putChunk(key: FileKey, index: number, bytes: Uint8Array): Promise<void>;
-  getChunk(key: FileKey, index: number): Promise<Uint8Array | undefined>;
+  /** Never a view of shared memory, so it can go straight to `crypto.subtle`. */
+  getChunk(key: FileKey, index: number): Promise<Uint8Array<ArrayBuffer> | undefined>;
   /** The record and all chunks. */
   deleteFile(key: FileKey): Promise<void>;
   listFiles(): Promise<FileRecord[]>;
@@ -57,6 +67,22 @@ export function chunkCount(size: number, chunkSize: number): number {
 /** Length of chunk `index`; only the last one is short. */
 export function chunkLength(record: Pick<FileRecord, 'size' | 'chunkSize'>, index: number): number {
   return Math.min(record.chunkSize, record.size - index * record.chunkSize);
+}
+
+/** A record with a hash for every stored chunk, as this version writes them. */
+export type HashedRecord = FileRecord & { chunkHashes: string[] };
+
+/** Whether every stored chunk of the record has a hash to be checked against (see `chunkHashes`). */
+export function hasChunkHashes(record: FileRecord): record is HashedRecord {
+  return Array.isArray(record.chunkHashes) && record.chunkHashes.length === record.chunksDone;
+}
+
+/** Hex SHA-256 of a chunk, as `chunkHashes` holds it. */
+export async function chunkHash(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  // Native in Node, browsers and workers: about 90 ms per 64 MiB chunk in Node 20 here, five
+  // times faster than @noble/hashes. WebCrypto copies its input when called (outside the JS
+  // heap in Node), so a chunk being checked is briefly held twice.
+  return bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
 }
 
 /** Bytes a record's stored chunks take. */

@@ -1,6 +1,6 @@
 import { CorruptFileError } from '../protocol/errors.ts';
 import type { ByteSource } from '../engine/formats/source.ts';
-import { chunkLength, fileId, type FileKey, type FileRecord, type WeightStore } from './store.ts';
+import { chunkHash, chunkLength, fileId, hasChunkHashes, type FileKey, type FileRecord, type WeightStore } from './store.ts';
 
 /** The stored file behind each damage error, so a loader can delete and fetch just that file. */
 const damaged = new WeakMap<Error, FileKey>();
@@ -20,12 +20,17 @@ function damage(record: FileRecord, message: string): Error {
  * A ByteSource over a complete stored file. Each read fetches only the chunks its range
  * spans (a tensor may span several) and copies just the asked-for bytes out of them.
  * The last chunk read is kept, since parsers read a header in several small pieces and
- * then tensors in file order; that is the one chunk of memory this source holds.
- * A missing or short chunk is a CorruptFileError, so the caller can download again.
+ * then tensors in file order; that is the one chunk of memory this source holds
+ * (and, while it is checked, the copy `crypto.subtle.digest` takes of it).
+ * Each chunk is checked against its recorded SHA-256 before any byte of it is handed
+ * out. A missing, short or altered chunk is a CorruptFileError that `damagedStoredFile`
+ * recognises, so the caller can delete the file and download it again.
  */
 export function storedSource(store: WeightStore, record: FileRecord): ByteSource {
   const name = fileId(record);
   if (!record.complete) throw damage(record, `${name}: the download is not complete.`);
+  if (!hasChunkHashes(record)) throw damage(record, `${name}: stored without chunk hashes (by an older version), so it cannot be checked.`);
+  const hashes = record.chunkHashes;
   let cached: { index: number; bytes: Uint8Array } | undefined;
 
   async function chunk(index: number): Promise<Uint8Array> {
@@ -37,6 +42,10 @@ export function storedSource(store: WeightStore, record: FileRecord): ByteSource
     if (!bytes || bytes.byteLength !== want) {
       const found = bytes ? `${bytes.byteLength} bytes` : 'nothing';
       throw damage(record, `${name}: chunk ${index} should hold ${want} bytes but the store has ${found}.`);
+    }
+    const actual = await chunkHash(bytes);
+    if (actual !== hashes[index]) {
+      throw damage(record, `${name}: chunk ${index} has SHA-256 ${actual} but ${hashes[index]} was recorded when it was stored.`);
     }
     cached = { index, bytes };
     return bytes;

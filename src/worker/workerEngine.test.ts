@@ -7,16 +7,21 @@ import type { LoadProgress, LoadRequest, ModelInfo } from '../protocol/index.ts'
 import { fsStore } from '../storage/fsStore.ts';
 import { expectPocketHubError } from '../../test/storeContract.ts';
 import { startHubServer, type HubServer } from '../../test/hubServer.ts';
+import { copyStoriesRepo } from '../../test/embedded.ts';
 import { WorkerEngine, type WorkerEngineOptions } from './workerEngine.ts';
 
 const REPO = 'pocket-hub/stories260K';
+const GATED = 'pocket-hub/gated';
+const TOKEN = 'hf_granted';
+const GPU = { adapter: 'test adapter', features: ['shader-f16'], maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27 };
 let hub: HubServer;
 let root: string;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'pocket-hub-worker-'));
-  await cp(join(import.meta.dirname, '..', '..', 'public', 'models', 'stories260K'), join(root, REPO), { recursive: true });
-  hub = await startHubServer({ root });
+  await copyStoriesRepo(join(root, REPO));
+  await copyStoriesRepo(join(root, GATED));
+  hub = await startHubServer({ root, gated: { [GATED]: [TOKEN] } });
 });
 afterAll(async () => {
   await hub.close();
@@ -41,6 +46,7 @@ function fakeEngine() {
     abort: () => void calls.aborts++,
     unload: async () => {},
     stats: async () => ({ loaded: false, gpuBytes: 0, adapter: '' }),
+    gpuInfo: async () => GPU,
   };
   return { engine, calls };
 }
@@ -87,4 +93,19 @@ test('abort cancels a download in progress with AbortError and the next load fin
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('describeRepo, modelFacts and searchRepos ask the hubs of the request with its token; gpuInfo is the engine one', async () => {
+  const { engine } = fakeEngine();
+  // These calls never touch the weight store.
+  const worker = new WorkerEngine({ engine, store: fsStore(join(tmpdir(), 'pocket-hub-worker-unused')) });
+  const access = { hubs: [hub.url], token: TOKEN };
+  hub.requests.length = 0;
+  const details = await worker.describeRepo({ ...access, repo: GATED, kind: 'model' });
+  expect(details).toMatchObject({ endpoint: hub.url, info: { id: GATED, gated: 'manual' }, readme: expect.stringContaining('stories260K') });
+  expect(await worker.modelFacts({ ...access, repo: GATED, kind: 'model' })).toMatchObject({ format: 'safetensors', layers: 5, supported: true });
+  // The README and the headers of a gated repo come only with the token, so every request carried it.
+  for (const r of hub.requests.filter((r) => r.path.includes('/resolve/'))) expect(r.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  expect((await worker.searchRepos({ ...access, kind: 'model', search: 'gated' })).map((l) => l.info.id)).toEqual([GATED]);
+  expect(await worker.gpuInfo()).toEqual(GPU);
 });

@@ -1,13 +1,32 @@
-// The engine the worker exposes: the GPU engine, plus Hub repos downloaded into the weight store.
+// The engine the worker exposes: the GPU engine, plus Hub repos downloaded into the weight store
+// and read for the model and Space pages.
 import type { Engine } from '../engine/engine.ts';
+import { describeRepo, searchRepos } from '../hub/browse.ts';
+import { modelFacts } from '../hub/modelFacts.ts';
 import { HubClient } from '../hub/client.ts';
-import type { EngineApi, GenerateEvent, GenerateRequest, LoadProgress, LoadRequest, ModelInfo, StorageInfo } from '../protocol/index.ts';
+import type {
+  EngineApi,
+  GenerateEvent,
+  GenerateRequest,
+  GpuInfo,
+  HubAccess,
+  LoadProgress,
+  LoadRequest,
+  ModelFacts,
+  ModelFactsRequest,
+  ModelInfo,
+  RepoDetails,
+  RepoListing,
+  RepoRequest,
+  RepoSearch,
+  StorageInfo,
+} from '../protocol/index.ts';
 import { deleteModel, storageInfo, type OriginStorage } from '../storage/cache.ts';
 import { openHubModel, withStoreRepair, type HubModelOptions } from '../storage/hubModel.ts';
 import type { WeightStore } from '../storage/store.ts';
 
 export interface WorkerEngineOptions {
-  engine: Pick<Engine, 'load' | 'loadFrom' | 'generate' | 'abort' | 'unload' | 'stats'>;
+  engine: Pick<Engine, 'load' | 'loadFrom' | 'generate' | 'abort' | 'unload' | 'stats' | 'gpuInfo'>;
   store: WeightStore;
   /** `withFileLock` in the browser. */
   lock?: HubModelOptions['lock'];
@@ -28,7 +47,7 @@ export class WorkerEngine implements EngineApi {
     this.download?.abort();
     this.download = download;
     try {
-      const client = new HubClient({ endpoints: request.hubs ?? [], token: request.token, fetch: this.o.fetch });
+      const client = this.hub({ hubs: request.hubs ?? [], token: request.token });
       const repo = request.repo;
       return await withStoreRepair(this.o.store, async () => {
         const location = await openHubModel(client, this.o.store, repo, {
@@ -69,5 +88,26 @@ export class WorkerEngine implements EngineApi {
 
   deleteCached(repo: string, commit: string): Promise<void> {
     return deleteModel(this.o.store, repo, commit);
+  }
+
+  describeRepo(request: RepoRequest): Promise<RepoDetails> {
+    return describeRepo(this.hub(request), request);
+  }
+
+  modelFacts(request: ModelFactsRequest): Promise<ModelFacts> {
+    return modelFacts(this.hub(request), request);
+  }
+
+  searchRepos(request: RepoSearch): Promise<RepoListing[]> {
+    return searchRepos(this.hub(request), request);
+  }
+
+  gpuInfo(): Promise<GpuInfo> {
+    return this.o.engine.gpuInfo();
+  }
+
+  /** A client for the request's hubs; the token goes to those endpoints only. */
+  private hub(access: HubAccess): HubClient {
+    return new HubClient({ endpoints: access.hubs, token: access.token, fetch: this.o.fetch });
   }
 }

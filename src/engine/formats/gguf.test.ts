@@ -8,7 +8,7 @@ import { type ByteSource, bytesSource, readTensorF32 } from './source.ts';
 // stories260K.gguf is the app's embedded model in public/; the other GGUFs are test fixtures.
 const fixture = (name: string) =>
   new Uint8Array(
-    readFileSync(new URL(name === 'stories260K.gguf' ? `../../../public/models/stories260K/${name}` : `../../../test/fixtures/gguf/${name}`, import.meta.url)),
+    readFileSync(new URL(name === 'stories260K.gguf' ? `../../../hub/models/pocket-hub/stories260K-GGUF/${name}` : `../../../test/fixtures/gguf/${name}`, import.meta.url)),
   );
 
 /** Records every read, to show the reader fetches only the header. */

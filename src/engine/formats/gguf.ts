@@ -321,11 +321,12 @@ function tensorByteLength(fileName: string, t: RawTensor): number {
 /**
  * Reads a GGUF header (metadata and tensor directory) without loading tensor data.
  * The header is read in growing chunks from the start of the file, so only as much
- * as the header needs is ever fetched.
+ * as the header needs is ever fetched. `firstRead` trades requests for bytes: range requests
+ * over a network (model pages) start small, local reads start at 1 MiB.
  */
-export async function readGguf(source: ByteSource): Promise<GgufFile> {
+export async function readGguf(source: ByteSource, firstRead = FIRST_READ): Promise<GgufFile> {
   const name = source.name;
-  let bytes = await source.read(0, Math.min(FIRST_READ, source.size));
+  let bytes = await source.read(0, Math.min(firstRead, source.size));
   let header: Header;
   for (;;) {
     try {

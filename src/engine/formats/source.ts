@@ -1,5 +1,5 @@
 import { CorruptFileError, UnsupportedDtypeError } from '../../protocol/errors.ts';
-import { dtypeBytes, elementCount, isLoadableDtype, toF32 } from './dtype.ts';
+import { dtypeBytes, elementCount, isLoadableDtype, toF32, type DType } from './dtype.ts';
 
 /**
  * Random-access bytes of one file. Readers ask only for the ranges they need, so a
@@ -62,8 +62,8 @@ export interface TensorInfo {
   byteLength: number;
 }
 
-/** Reads a F32/F16/BF16 tensor and widens it to f32. */
-export async function readTensorF32(t: TensorInfo): Promise<Float32Array> {
+/** Checks that a tensor can be widened to f32 and that its bytes lie inside its file. */
+function loadable(t: TensorInfo): { dtype: DType; count: number } {
   const where = `${t.source.name}: tensor '${t.name}'`;
   if (!isLoadableDtype(t.dtype)) {
     throw new UnsupportedDtypeError(`${where} has dtype ${t.dtype}; only F32, F16 and BF16 can be loaded`);
@@ -77,5 +77,35 @@ export async function readTensorF32(t: TensorInfo): Promise<Float32Array> {
       `${where}: bytes ${t.offset}..${t.offset + t.byteLength} lie past the end of the file (${t.source.size} bytes)`,
     );
   }
-  return toF32(t.dtype, await t.source.read(t.offset, t.byteLength), count);
+  return { dtype: t.dtype, count };
+}
+
+/** Reads a F32/F16/BF16 tensor and widens it to f32. */
+export async function readTensorF32(t: TensorInfo): Promise<Float32Array> {
+  const { dtype, count } = loadable(t);
+  return toF32(dtype, await t.source.read(t.offset, t.byteLength), count);
+}
+
+/**
+ * Reads a F32/F16/BF16 tensor as f32 in consecutive pieces of at most `pieceElements`,
+ * handing each to `use` with the index of its first element. One piece is held at a
+ * time, so a tensor never sits in memory whole (a loader copies each piece to the GPU).
+ */
+export async function readTensorF32Pieces(
+  t: TensorInfo,
+  pieceElements: number,
+  use: (piece: Float32Array, firstElement: number) => void,
+): Promise<void> {
+  if (!Number.isSafeInteger(pieceElements) || pieceElements < 1) throw new RangeError(`invalid piece of ${pieceElements} elements`);
+  const { dtype, count } = loadable(t);
+  for (let first = 0; first < count; first += pieceElements) await readPiece(t, dtype, first, Math.min(pieceElements, count - first), use);
+}
+
+/**
+ * Its own function so that the bytes read (often a view of a whole stored chunk) are not
+ * left referenced from a suspended frame while the next piece is read.
+ */
+async function readPiece(t: TensorInfo, dtype: DType, first: number, count: number, use: (piece: Float32Array, firstElement: number) => void): Promise<void> {
+  const size = dtypeBytes[dtype];
+  use(toF32(dtype, await t.source.read(t.offset + first * size, count * size), count), first);
 }

@@ -1,6 +1,6 @@
 import { CorruptFileError, DeviceLimitError } from '../../protocol/errors.ts';
 import type { Gpu } from '../../gpu/device.ts';
-import { createStorage, readF32, readU32, uploadF32 } from '../../gpu/buffers.ts';
+import { createStorage, readF32, readU32 } from '../../gpu/buffers.ts';
 import type { KernelOp } from '../../gpu/kernel.ts';
 import { createAttention } from '../../gpu/kernels/attention.ts';
 import { createArgmax } from '../../gpu/kernels/argmax.ts';
@@ -12,8 +12,8 @@ import { createRope } from '../../gpu/kernels/rope.ts';
 import { createSwiglu } from '../../gpu/kernels/swiglu.ts';
 import type { ModelConfig } from '../config.ts';
 import { elementCount } from '../formats/dtype.ts';
-import { readTensorF32, type TensorInfo } from '../formats/source.ts';
-import type { LlamaTensors } from './weights.ts';
+import type { TensorInfo } from '../formats/source.ts';
+import { gpuWeightBytes, inFileOrder, uploadTensor, type LlamaTensors } from './weights.ts';
 
 export type RopeMode = 'adjacent' | 'halves';
 
@@ -156,19 +156,18 @@ export class LlamaModel {
     this.gpuBytes = this.buffers.reduce((sum, b) => sum + b.size, 0);
   }
 
-  /** Uploads the weights (one tensor in CPU memory at a time) and prepares every kernel. */
+  /** Uploads the weights (in file order, a piece of a tensor in CPU memory at a time) and prepares every kernel. */
   static async create(gpu: Gpu, config: ModelConfig, tensors: LlamaTensors, options: LlamaOptions): Promise<LlamaModel> {
     checkShapes(config, tensors);
     const all = [tensors.embedding, tensors.outputNorm, ...(tensors.output ? [tensors.output] : []), ...tensors.layers.flatMap((l): TensorInfo[] => Object.values(l))];
     checkLimits(gpu, all, config, options.contextLength);
-    const total = all.reduce((sum, t) => sum + elementCount(t.shape) * 4, 0);
+    const total = all.reduce((sum, t) => sum + gpuWeightBytes(t), 0);
     let loaded = 0;
     const weights = new Map<string, GPUBuffer>();
     try {
-      for (const t of all) {
-        const data = await readTensorF32(t);
-        weights.set(t.name, uploadF32(gpu, t.name, data));
-        loaded += data.byteLength;
+      for (const t of inFileOrder(all)) {
+        weights.set(t.name, await uploadTensor(gpu, t));
+        loaded += gpuWeightBytes(t);
         options.onUpload?.(loaded, total);
       }
       return new LlamaModel(gpu, config, options.contextLength, weights, tensors, options.ropeMode, options.maxBatch ?? 64);
@@ -258,8 +257,8 @@ function checkShapes(c: ModelConfig, t: LlamaTensors): void {
 function checkLimits(gpu: Gpu, tensors: TensorInfo[], c: ModelConfig, contextLength: number): void {
   const limit = Math.min(gpu.device.limits.maxStorageBufferBindingSize, gpu.device.limits.maxBufferSize);
   const kvBytes = contextLength * c.kvHeads * c.headDim * 4;
-  const largest = tensors.reduce((big, t) => (elementCount(t.shape) > elementCount(big.shape) ? t : big));
-  const largestBytes = elementCount(largest.shape) * 4;
+  const largest = tensors.reduce((big, t) => (gpuWeightBytes(t) > gpuWeightBytes(big) ? t : big));
+  const largestBytes = gpuWeightBytes(largest);
   if (largestBytes > limit)
     throw new DeviceLimitError(
       `Tensor ${largest.name} needs ${(largestBytes / 2 ** 20).toFixed(0)} MiB in one buffer, but this GPU binds at most ${(limit / 2 ** 20).toFixed(0)} MiB.`,

@@ -1,5 +1,8 @@
 import { MissingFileError } from '../../protocol/errors.ts';
-import type { TensorInfo } from '../formats/source.ts';
+import { createStorage } from '../../gpu/buffers.ts';
+import type { Gpu } from '../../gpu/device.ts';
+import { elementCount } from '../formats/dtype.ts';
+import { readTensorF32Pieces, type ByteSource, type TensorInfo } from '../formats/source.ts';
 
 /** The tensors of one Llama-family checkpoint, under names that do not depend on the file format. */
 export interface LlamaTensors {
@@ -67,4 +70,47 @@ export function llamaTensors(format: 'gguf' | 'safetensors', tensors: TensorInfo
       return layer;
     }),
   };
+}
+
+/**
+ * f32 elements per upload piece (4 MiB): small beside a 64 MiB store chunk, large enough
+ * that a 7B model takes a few thousand writeBuffer calls.
+ */
+const UPLOAD_PIECE_ELEMENTS = 2 ** 20;
+
+/**
+ * Copies a tensor into a new storage buffer a piece at a time, widening each piece to f32,
+ * so a tensor of hundreds of MiB never exists whole in JS memory; with a stored source the
+ * most a load holds is the chunk being read plus one piece.
+ */
+/**
+ * Bytes a weight tensor takes on the GPU as the engine stores it today: every weight widened
+ * to f32. Model pages size their device fit with this, so it changes with the upload below.
+ */
+export function gpuWeightBytes(t: TensorInfo): number {
+  return elementCount(t.shape) * 4;
+}
+
+export async function uploadTensor(gpu: Gpu, t: TensorInfo): Promise<GPUBuffer> {
+  const buffer = createStorage(gpu, t.name, gpuWeightBytes(t));
+  try {
+    await readTensorF32Pieces(t, UPLOAD_PIECE_ELEMENTS, (piece, first) =>
+      gpu.device.queue.writeBuffer(buffer, first * 4, piece.buffer, piece.byteOffset, piece.byteLength),
+    );
+  } catch (err) {
+    buffer.destroy();
+    throw err;
+  }
+  return buffer;
+}
+
+/**
+ * The tensors ordered as their bytes lie: file by file, by offset. Checkpoints store them
+ * in their own order (HF sorts names), and reading in the forward pass's order instead
+ * would fetch the same stored chunk again for every jump back.
+ */
+export function inFileOrder(tensors: TensorInfo[]): TensorInfo[] {
+  const files = new Map<ByteSource, number>();
+  for (const t of tensors) if (!files.has(t.source)) files.set(t.source, files.size);
+  return [...tensors].sort((a, b) => files.get(a.source)! - files.get(b.source)! || a.offset - b.offset);
 }

@@ -9,7 +9,7 @@ import { bytesSource } from '../formats/source.ts';
 import { tokenizerJsonFromGguf } from './fromGguf.ts';
 import { type TextTokenizer, tokenizerFromGguf, tokenizerFromJson } from './index.ts';
 
-const modelPath = fileURLToPath(new URL('../../../public/models/stories260K/stories260K.gguf', import.meta.url));
+const modelPath = fileURLToPath(new URL('../../../hub/models/pocket-hub/stories260K-GGUF/stories260K.gguf', import.meta.url));
 
 let metadata: Record<string, unknown>;
 let tok: TextTokenizer;

@@ -17,7 +17,7 @@ let spm: TextTokenizer; // stories260K: 512 pieces, so most non-ASCII text is by
 let byteLevel: TextTokenizer; // GPT-2: characters outside its merges span several byte-level tokens
 beforeAll(async () => {
   [spm, byteLevel] = await Promise.all([
-    ggufTokenizer('../../public/models/stories260K/stories260K.gguf'),
+    ggufTokenizer('../../hub/models/pocket-hub/stories260K-GGUF/stories260K.gguf'),
     ggufTokenizer('ggml-vocab/ggml-vocab-gpt-2.gguf.gz'),
   ]);
 });
