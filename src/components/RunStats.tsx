@@ -8,15 +8,25 @@ const reasonText: Record<FinishReason, string> = {
   abort: 'stopped',
 };
 
+/** Prompt and generated tokens against the context, e.g. "40 of 512 tokens (8%)". */
+export function contextUsed(stats: Pick<GenerationStats, 'promptTokens' | 'generatedTokens'>, contextLength: number): string {
+  const used = stats.promptTokens + stats.generatedTokens;
+  // Rounded down, so that it reads 100% only once the context is full.
+  const percent = Math.floor((used / contextLength) * 100);
+  return `${used} of ${contextLength} tokens (${percent}%)`;
+}
+
 export interface RunStatsProps {
   status: 'idle' | 'generating' | 'stopping';
   /** Decode speed so far, from the latest token. */
   tokensPerSecond?: number;
   last?: { stats: GenerationStats; reason: FinishReason };
+  /** The model's context: the prompt and the reply together must fit in it. */
+  contextLength?: number;
 }
 
-/** Live speed while a reply streams, then the finished run's numbers. */
-export function RunStats({ status, tokensPerSecond, last }: RunStatsProps) {
+/** Live speed while a reply streams, then the finished run's numbers and how much of the context they filled. */
+export function RunStats({ status, tokensPerSecond, last, contextLength }: RunStatsProps) {
   let body;
   if (status === 'stopping') {
     body = <p>Stopping…</p>;
@@ -50,6 +60,12 @@ export function RunStats({ status, tokensPerSecond, last }: RunStatsProps) {
           <dt>Ended</dt>
           <dd>{reasonText[last.reason]}</dd>
         </div>
+        {contextLength !== undefined && contextLength > 0 && (
+          <div>
+            <dt>Context</dt>
+            <dd>{contextUsed(s, contextLength)}</dd>
+          </div>
+        )}
       </dl>
     );
   }

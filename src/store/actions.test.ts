@@ -9,7 +9,9 @@ import {
   type LoadRequest,
   type ModelInfo,
 } from '../protocol/index.ts';
-import { cancelLoad, openModel, resumeLoad, retry, send, setDraft, stop } from './actions.ts';
+import { cancelLoad, editTurn, newChat, openModel, regenerate, resumeLoad, retry, send, setDraft, setSystemPrompt, showConversation, stop } from './actions.ts';
+import type { Conversation } from './conversationRecord.ts';
+import { defaultSampling } from './sampling.ts';
 import { initialChat, initialModel, useHub } from './store.ts';
 
 interface Pending<T> {
@@ -73,7 +75,7 @@ beforeEach(() => {
   engine.loads.length = 0;
   engine.runs.length = 0;
   engine.aborts = 0;
-  useHub.setState({ ...initialModel, ...initialChat, model: undefined, modelUrl: undefined, failure: undefined, lastRun: undefined });
+  useHub.setState({ ...initialModel, ...initialChat, model: undefined, modelUrl: undefined, failure: undefined, lastRun: undefined, sampling: defaultSampling });
 });
 
 test('a completion streams tokens, then takes the text and stats of the result', async () => {
@@ -175,4 +177,129 @@ test('a cancelled download pauses, and Resume sends the same request again', asy
   // Another hub for the same repo is another load.
   openModel('org/m', { ...request, hubs: ['http://other'] });
   expect(engine.loads).toHaveLength(3);
+});
+
+/** Sends `text` and lets the engine answer `reply`. */
+async function exchange(text: string, reply: string) {
+  sendText(text);
+  engine.runs.at(-1)!.settle.resolve({ promptIds: [], ids: [], text: reply, reason: 'eos', stats });
+  await vi.waitFor(() => expect(useHub.getState().generation.status).toBe('idle'));
+}
+
+test('a system prompt goes first to a chat model, and a blank one is not sent', async () => {
+  await loaded(true);
+  setSystemPrompt('You are terse.');
+  sendText('Hi');
+  expect(engine.runs[0].request.messages).toEqual([
+    { role: 'system', content: 'You are terse.' },
+    { role: 'user', content: 'Hi' },
+  ]);
+  engine.runs[0].settle.resolve({ promptIds: [], ids: [], text: 'Yo.', reason: 'eos', stats });
+  await vi.waitFor(() => expect(useHub.getState().generation.status).toBe('idle'));
+  setSystemPrompt('  ');
+  sendText('Bye');
+  expect(engine.runs[1].request.messages?.[0]).toEqual({ role: 'user', content: 'Hi' });
+});
+
+test('a completion model is given only the text, whatever the system prompt says', async () => {
+  await loaded(false);
+  setSystemPrompt('ignored');
+  sendText('Once');
+  expect(engine.runs[0].request).toMatchObject({ prompt: 'Once' });
+  expect(engine.runs[0].request.messages).toBeUndefined();
+});
+
+test('Regenerate answers the last turn again from the same conversation', async () => {
+  await loaded(true);
+  await exchange('Hi', 'Hello!');
+  await exchange('Joke?', 'No.');
+  expect(regenerate()).toBe(true);
+  expect(useHub.getState().entries.at(-1)).toMatchObject({ user: 'Joke?', reply: '', status: 'streaming' });
+  expect(engine.runs[2].request.messages).toEqual([
+    { role: 'user', content: 'Hi' },
+    { role: 'assistant', content: 'Hello!' },
+    { role: 'user', content: 'Joke?' },
+  ]);
+  // Not while that reply streams.
+  expect(regenerate()).toBe(false);
+});
+
+test('editing a turn forgets what came after it and answers the new text', async () => {
+  await loaded(true);
+  await exchange('Hi', 'Hello!');
+  await exchange('Joke?', 'No.');
+  const first = useHub.getState().entries[0].id;
+  expect(editTurn(first, '  Good morning ')).toBe(true);
+  expect(useHub.getState().entries).toHaveLength(1);
+  expect(useHub.getState().entries[0]).toMatchObject({ id: first, user: 'Good morning', reply: '', status: 'streaming' });
+  expect(engine.runs[2].request.messages).toEqual([{ role: 'user', content: 'Good morning' }]);
+});
+
+test('bad settings leave an edited turn failed, and Retry answers it once they are fixed', async () => {
+  await loaded(false);
+  await exchange('Once', ' upon');
+  const id = useHub.getState().entries[0].id;
+  useHub.setState((s) => ({ sampling: { ...s.sampling, topP: '0' } }));
+  expect(editTurn(id, 'Twice')).toBe(false);
+  expect(useHub.getState().entries[0]).toMatchObject({ user: 'Twice', status: 'failed' });
+  expect(useHub.getState().failure?.error.message).toContain('Top-p');
+  useHub.setState((s) => ({ sampling: { ...s.sampling, topP: '1' } }));
+  retry();
+  expect(engine.runs.at(-1)!.request).toMatchObject({ prompt: 'Twice', topP: 1 });
+});
+
+const savedChat: Conversation = {
+  id: 'c1',
+  title: 'Hi',
+  model: '/other.gguf',
+  mode: 'chat',
+  createdAt: 1,
+  updatedAt: 2,
+  systemPrompt: 'Be kind.',
+  messages: [
+    { role: 'user', content: 'Hi' },
+    { role: 'assistant', content: 'Hello!', reason: 'eos' },
+  ],
+  sampling: { ...defaultSampling, temperature: '0' },
+};
+
+test('a saved conversation waits for its own model, which then keeps it', async () => {
+  await loaded(true);
+  expect(showConversation(savedChat)).toBe(true);
+  expect(useHub.getState()).toMatchObject({ systemPrompt: 'Be kind.', sampling: { temperature: '0' }, conversation: { id: 'c1', model: '/other.gguf' } });
+  expect(useHub.getState().entries).toMatchObject([{ user: 'Hi', reply: 'Hello!', status: 'done' }]);
+  // '/m.gguf' is still the model loaded: nothing may be sent to it for this conversation.
+  expect(sendText('More')).toBe(false);
+  expect(regenerate()).toBe(false);
+
+  openModel('/other.gguf');
+  engine.loads.at(-1)!.settle.resolve(info(true));
+  await vi.waitFor(() => expect(useHub.getState().loadStatus).toBe('ready'));
+  expect(useHub.getState().conversation?.id).toBe('c1');
+  expect(sendText('More')).toBe(true);
+  expect(engine.runs[0].request.messages).toEqual([
+    { role: 'system', content: 'Be kind.' },
+    { role: 'user', content: 'Hi' },
+    { role: 'assistant', content: 'Hello!' },
+    { role: 'user', content: 'More' },
+  ]);
+});
+
+test('another model starts a new chat, and New chat keeps a load failure on screen', async () => {
+  await loaded(true);
+  showConversation({ ...savedChat, model: '/m.gguf' });
+  openModel('/nope.gguf');
+  expect(useHub.getState()).toMatchObject({ entries: [], conversation: undefined, systemPrompt: '' });
+  engine.loads.at(-1)!.settle.reject(new NetworkError('No model at /nope.gguf'));
+  await vi.waitFor(() => expect(useHub.getState().loadStatus).toBe('failed'));
+  expect(newChat()).toBe(true);
+  expect(useHub.getState().failure?.retry).toEqual({ kind: 'load' });
+});
+
+test('New chat and opening a conversation wait for a streaming reply', async () => {
+  await loaded(true);
+  sendText('Hi');
+  expect(newChat()).toBe(false);
+  expect(showConversation({ ...savedChat, model: '/m.gguf' })).toBe(false);
+  expect(useHub.getState().entries).toHaveLength(1);
 });

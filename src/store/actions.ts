@@ -1,6 +1,7 @@
-// Everything that changes the store. UI events call these; the engine client's callbacks call
-// the *Received functions. Each load and each generation has an id so that events from one
-// that has been superseded (a new model opened, Stop pressed) are dropped.
+// Everything that changes the model and the chat session in the store. UI events call these;
+// the engine client's callbacks call the *Received functions. Each load and each generation
+// has an id so that events from one that has been superseded (a new model opened, Stop
+// pressed) are dropped. Saved conversations are history.ts's.
 import * as client from '../client/engineClient.ts';
 import {
   isPocketHubError,
@@ -12,9 +13,10 @@ import {
   type LoadRequest,
 } from '../protocol/index.ts';
 import { requestPersistence } from '../storage/idbStore.ts';
+import { rewind, savedSampling, toEntries, type Conversation } from './conversationRecord.ts';
 import { advanceStage, finishEarlierStages } from './progress.ts';
 import { greedySampling, defaultSampling, parseSampling, type ParsedSampling, type SamplingForm } from './sampling.ts';
-import { initialChat, useHub, type Entry } from './store.ts';
+import { initialChat, useHub, type ChatSlice, type Entry } from './store.ts';
 
 let loadId = 0;
 let runId = 0;
@@ -36,9 +38,17 @@ export function openModel(model: string, request: LoadRequest = { url: model }, 
   // Asked from this thread because StorageManager.persist() exists only on windows, not in the worker.
   if (request.repo) void requestPersistence();
   const id = ++loadId;
+  // The open conversation stays when it belongs to this model (it was opened from the list,
+  // which then switched to its model); any other model starts a new chat.
+  const keepChat = state.conversation !== undefined && state.conversation.model === model;
+  const chat = keepChat
+    ? {
+        generation: { status: 'idle' as const },
+        entries: state.entries.map((e): Entry => (e.status === 'streaming' ? { ...e, status: 'done', reason: 'abort' } : e)),
+      }
+    : { ...initialChat, draft: state.draft };
   useHub.setState({
-    ...initialChat,
-    draft: state.draft,
+    ...chat,
     lastRun: undefined,
     failure: undefined,
     modelUrl: model,
@@ -81,10 +91,19 @@ export function setDraft(draft: string): void {
   useHub.setState({ draft });
 }
 
+/**
+ * A model is loaded, nothing runs, and the transcript belongs to that model: a conversation
+ * opened from the list shows before its own model has replaced the one loaded.
+ */
+function canGenerate(): boolean {
+  const { loadStatus, model, generation, conversation, modelUrl } = useHub.getState();
+  return loadStatus === 'ready' && model !== undefined && generation.status === 'idle' && (!conversation || conversation.model === modelUrl);
+}
+
 /** Sends the draft. Returns false when nothing was started (no model, busy, empty, bad settings). */
 export function send(): boolean {
-  const { model, loadStatus, generation, draft, entries, sampling } = useHub.getState();
-  if (loadStatus !== 'ready' || !model || generation.status !== 'idle' || draft.trim() === '') return false;
+  const { model, draft, entries, sampling } = useHub.getState();
+  if (!canGenerate() || !model || draft.trim() === '') return false;
   let parsed: ParsedSampling;
   try {
     parsed = parseSampling(sampling, model.contextLength);
@@ -101,9 +120,9 @@ export function send(): boolean {
   return true;
 }
 
-/** The conversation up to and including `upTo`'s user turn; failed exchanges are left out. */
-function chatMessages(entries: Entry[], upTo: Entry): ChatMessage[] {
-  const messages: ChatMessage[] = [];
+/** The system prompt and the conversation up to and including `upTo`'s user turn; failed exchanges are left out. */
+function chatMessages(entries: Entry[], upTo: Entry, systemPrompt: string): ChatMessage[] {
+  const messages: ChatMessage[] = systemPrompt.trim() === '' ? [] : [{ role: 'system', content: systemPrompt }];
   for (const e of entries) {
     if (e === upTo) break;
     if (e.status !== 'done') continue;
@@ -114,13 +133,15 @@ function chatMessages(entries: Entry[], upTo: Entry): ChatMessage[] {
 }
 
 function run(target: number, sampling: ParsedSampling): void {
-  const { entries } = useHub.getState();
+  const { entries, systemPrompt } = useHub.getState();
   const entry = entries.find((e) => e.id === target);
   if (!entry) return;
   const id = ++runId;
   const { maxTokens, ...options } = sampling;
   const request: GenerateRequest =
-    entry.kind === 'chat' ? { messages: chatMessages(entries, entry), maxTokens, ...options } : { prompt: entry.user, maxTokens, ...options };
+    entry.kind === 'chat'
+      ? { messages: chatMessages(entries, entry, systemPrompt), maxTokens, ...options }
+      : { prompt: entry.user, maxTokens, ...options };
   useHub.setState({ generation: { status: 'generating', runId: id, entryId: target }, lastRun: undefined });
   client.generate(request, (e) => eventReceived(id, e)).then(
     (result) => finished(id, result),
@@ -178,7 +199,7 @@ export function stop(): void {
 }
 
 export function retry(): void {
-  const { failure, model, sampling, generation } = useHub.getState();
+  const { failure } = useHub.getState();
   if (!failure) return;
   const target = failure.retry;
   useHub.setState({ failure: undefined });
@@ -187,16 +208,76 @@ export function retry(): void {
     send();
     return;
   }
-  if (!model || generation.status !== 'idle') return;
+  answerAgain(target.entryId);
+}
+
+/**
+ * Generates `target`'s reply again, dropping the exchanges after it, with `user` as its new text
+ * when given. Bad settings leave the rewound exchange failed, and Retry answers it once they are fixed.
+ */
+function answerAgain(target: number, user?: string): boolean {
+  const { model, sampling, entries } = useHub.getState();
+  if (!canGenerate() || !model) return false;
+  const rewound = rewind(entries, target, user);
+  if (!rewound) return false;
   let parsed: ParsedSampling;
   try {
     parsed = parseSampling(sampling, model.contextLength);
   } catch (err) {
-    useHub.setState({ failure: { error: asError(err), retry: target } });
-    return;
+    const failedEntries = rewound.map((e): Entry => (e.id === target ? { ...e, status: 'failed' } : e));
+    useHub.setState({ entries: failedEntries, failure: { error: asError(err), retry: { kind: 'generate', entryId: target } } });
+    return false;
   }
-  useHub.setState({ entries: updateEntry(target.entryId, { reply: '', status: 'streaming', reason: undefined }) });
-  run(target.entryId, parsed);
+  useHub.setState({ entries: rewound, failure: undefined });
+  run(target, parsed);
+  return true;
+}
+
+/** Regenerate: the last exchange's reply again, from the same conversation. */
+export function regenerate(): boolean {
+  const last = useHub.getState().entries.at(-1);
+  return last !== undefined && last.status !== 'streaming' && answerAgain(last.id);
+}
+
+/** Replaces an earlier user turn with `text`, forgets everything after it, and answers it again. */
+export function editTurn(target: number, text: string): boolean {
+  const entry = useHub.getState().entries.find((e) => e.id === target);
+  if (!entry || text.trim() === '') return false;
+  return answerAgain(target, entry.kind === 'chat' ? text.trim() : text);
+}
+
+/** A load failure stays on screen when the chat changes: it is about the model, not the conversation. */
+function modelFailure(): Pick<ChatSlice, 'failure'> {
+  const { failure } = useHub.getState();
+  return { failure: failure?.retry.kind === 'load' ? failure : undefined };
+}
+
+/** An empty transcript that is saved as a new conversation after its first turn. Refused while a reply streams. */
+export function newChat(): boolean {
+  if (useHub.getState().generation.status !== 'idle') return false;
+  useHub.setState({ entries: [], conversation: undefined, systemPrompt: '', lastRun: undefined, ...modelFailure() });
+  return true;
+}
+
+/**
+ * Shows a saved conversation with its system prompt and sampling settings. Refused while a
+ * reply streams. The draft stays: it is what the user was typing, wherever it goes next.
+ */
+export function showConversation(c: Conversation): boolean {
+  if (useHub.getState().generation.status !== 'idle') return false;
+  useHub.setState({
+    entries: toEntries(c.messages, c.mode, () => ++entryId),
+    conversation: { id: c.id, title: c.title, model: c.model, createdAt: c.createdAt },
+    systemPrompt: c.systemPrompt,
+    sampling: savedSampling(c),
+    lastRun: undefined,
+    ...modelFailure(),
+  });
+  return true;
+}
+
+export function setSystemPrompt(systemPrompt: string): void {
+  useHub.setState({ systemPrompt });
 }
 
 export function setSampling(change: Partial<SamplingForm>): void {

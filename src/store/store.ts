@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 import type { FinishReason, GenerationStats, LoadRequest, ModelInfo } from '../protocol/index.ts';
+import type { ActiveConversation, ConversationSummary } from './conversationRecord.ts';
 import type { LoadStages } from './progress.ts';
 import { defaultSampling, type SamplingForm } from './sampling.ts';
 
@@ -46,17 +47,28 @@ export interface ChatSlice {
   generation: Generation;
   lastRun?: { stats: GenerationStats; reason: FinishReason };
   failure?: Failure;
+  /** Undefined until the chat's first turn is saved. */
+  conversation?: ActiveConversation;
+  /** Sent first to chat-template models; empty sends none. */
+  systemPrompt: string;
+}
+
+/** The saved conversations, as the list shows them. */
+export interface HistorySlice {
+  history: { status: 'loading' | 'ready' | 'failed'; conversations: ConversationSummary[]; error?: Error };
 }
 
 export interface SettingsSlice {
   sampling: SamplingForm;
 }
 
-export type HubState = ModelSlice & ChatSlice & SettingsSlice;
+export type HubState = ModelSlice & ChatSlice & SettingsSlice & HistorySlice;
 
 export const initialModel: ModelSlice = { loadStatus: 'idle', stages: {} };
-export const initialChat: ChatSlice = { entries: [], draft: '', generation: { status: 'idle' } };
+// `conversation` is spelled out so that spreading this over a state clears it.
+export const initialChat: ChatSlice = { entries: [], draft: '', generation: { status: 'idle' }, conversation: undefined, systemPrompt: '' };
 const initialSettings: SettingsSlice = { sampling: defaultSampling };
+export const initialHistory: HistorySlice = { history: { status: 'loading', conversations: [] } };
 
-/** State only: every change goes through the module-level functions in actions.ts. */
-export const useHub = create<HubState>()(() => ({ ...initialModel, ...initialChat, ...initialSettings }));
+/** State only: every change goes through the module-level functions in actions.ts and history.ts. */
+export const useHub = create<HubState>()(() => ({ ...initialModel, ...initialChat, ...initialSettings, ...initialHistory }));
