@@ -2,6 +2,8 @@ import { BrowserRouter, Route, Routes } from 'react-router-dom';
 import { ChatPage } from './ChatPage.tsx';
 import { HomePage } from './HomePage.tsx';
 import { Layout } from './Layout.tsx';
+import { ModelPage } from './ModelPage.tsx';
+import { ModelsPage } from './ModelsPage.tsx';
 import { NotFoundPage } from './NotFoundPage.tsx';
 import { SettingsPage } from './SettingsPage.tsx';
 import { StoragePage } from './StoragePage.tsx';
@@ -15,6 +17,14 @@ export function App() {
           <Route path="chat" element={<ChatPage />} />
           <Route path="storage" element={<StoragePage />} />
           <Route path="settings" element={<SettingsPage />} />
+          <Route path="models" element={<ModelsPage />} />
+
+          {/* Spaces: /spaces and /spaces/:owner/:name go here. Static segments outrank the
+              dynamic model route below, and ModelPage refuses reserved owners ('spaces', 'hub',
+              'embed', …), so a path like /spaces/x can never open as a model. */}
+
+          {/* Last among the two-segment routes: a model at /<owner>/<name>, as on the Hub. */}
+          <Route path=":owner/:name" element={<ModelPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Route>
       </Routes>

@@ -59,11 +59,14 @@ export function ChatPage() {
   const navigate = useNavigate();
   const url = params.get('model') || defaultModel;
   const hubParam = params.get('hub');
+  // Which GGUF of a repo with several (the model page's quant picker), by path or quant type.
+  const file = params.get('file');
   const { loadStatus, stages, model, entries, draft, generation, lastRun, failure, sampling, conversation, systemPrompt, history } = useHub();
 
   useEffect(() => {
-    openModel(url, modelRequest(url, hubParam, loadHubSettings()));
-  }, [url, hubParam]);
+    const request = modelRequest(url, hubParam, loadHubSettings());
+    openModel(url, request.repo && file ? { ...request, file } : request);
+  }, [url, hubParam, file]);
 
   useEffect(() => {
     void loadHistory();

@@ -17,6 +17,7 @@ export function Layout() {
           <NavLink to="/" end>
             Home
           </NavLink>
+          <NavLink to="/models">Models</NavLink>
           <NavLink to="/chat">Chat</NavLink>
           <NavLink to="/storage">Storage</NavLink>
           <NavLink to="/settings">Settings</NavLink>

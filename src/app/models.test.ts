@@ -15,8 +15,9 @@ test('a repo loads from the embedded hub first, then ?hub=, then the saved hubs,
     repo: 'org/m',
     hubs: [embedded, 'http://localhost:4175', 'http://b', 'https://huggingface.co'],
     token: 'hf_x',
+    publicHubs: [embedded],
   });
-  expect(modelRequest('org/m', null, { hubs: ['https://huggingface.co'] }, embedded)).toEqual({ repo: 'org/m', hubs: [embedded, 'https://huggingface.co'] });
+  expect(modelRequest('org/m', null, { hubs: ['https://huggingface.co'] }, embedded)).toEqual({ repo: 'org/m', hubs: [embedded, 'https://huggingface.co'], publicHubs: [embedded] });
   expect(modelRequest('/m.gguf', 'http://a', settings, embedded)).toEqual({ url: '/m.gguf' });
 });
 

@@ -31,5 +31,6 @@ export function isRepoId(model: string): boolean {
 export function modelRequest(model: string, hubParam: string | null, settings: HubSettings, embeddedHub = embeddedHubUrl()): LoadRequest {
   if (!isRepoId(model)) return { url: model };
   const hubs = [...new Set([embeddedHub, ...hubsFor(settings, hubParam)])];
-  return { repo: model, hubs, ...(settings.token ? { token: settings.token } : {}) };
+  // The embedded hub is public and the app's own: the token has no business there.
+  return { repo: model, hubs, publicHubs: [embeddedHub], ...(settings.token ? { token: settings.token } : {}) };
 }

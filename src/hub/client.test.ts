@@ -307,6 +307,15 @@ describe('gated repos and tokens', () => {
     expect(cdn[0].headers.host).toMatch(/^localhost:/);
     expect(cdn[0].headers.authorization).toBeUndefined();
   });
+
+  it('never sends the token to a public endpoint, such as the app\'s embedded hub', async () => {
+    const hubClient = client({ token: GOOD_TOKEN, publicEndpoints: [hub.url] });
+    const resolved = await hubClient.resolveRepo(REPO);
+    await body(await hubClient.fetchFile(resolved, 'config.json'));
+    const seen = hub.requests.filter((r) => r.path.includes(REPO));
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    for (const r of seen) expect(r.headers.authorization).toBeUndefined();
+  });
 });
 
 describe('retries', () => {

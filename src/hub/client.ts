@@ -17,6 +17,8 @@ export interface HubOptions {
   endpoints: string[];
   /** A read token, sent as `Authorization: Bearer` to the endpoints only. */
   token?: string;
+  /** Endpoints that never get the token: public hubs such as the app's embedded one. */
+  publicEndpoints?: string[];
   fetch?: typeof fetch;
   /** Retries after a 429 or 5xx answer (default 3). */
   maxRetries?: number;
@@ -152,6 +154,7 @@ function guardBody(res: Response, url: string, signal?: AbortSignal): Response {
 export class HubClient {
   private readonly endpoints: string[];
   private readonly token?: string;
+  private readonly publicEndpoints: string[];
   private readonly fetchFn: typeof fetch;
   private readonly maxRetries: number;
   private readonly retryBaseMs: number;
@@ -160,6 +163,7 @@ export class HubClient {
     if (options.endpoints.length === 0) throw new RangeError('HubClient: at least one endpoint is needed');
     this.endpoints = options.endpoints.map((e) => e.replace(/\/+$/, ''));
     this.token = options.token || undefined;
+    this.publicEndpoints = (options.publicEndpoints ?? []).map((e) => `${e.replace(/\/+$/, '')}/`);
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.maxRetries = options.maxRetries ?? 3;
     this.retryBaseMs = options.retryBaseMs ?? 500;
@@ -316,7 +320,8 @@ export class HubClient {
   /** One GET with the token, retried on 429/5xx; any other failure becomes a typed error. */
   private async request(url: string, extraHeaders: Record<string, string>, what: string, signal?: AbortSignal): Promise<Response> {
     // Fetch drops Authorization itself when a redirect leaves this origin (the CDN).
-    const headers = { ...extraHeaders, ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}) };
+    const sendToken = this.token && !this.publicEndpoints.some((e) => url.startsWith(e));
+    const headers = { ...extraHeaders, ...(sendToken ? { Authorization: `Bearer ${this.token}` } : {}) };
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {

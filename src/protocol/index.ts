@@ -35,6 +35,8 @@ export interface LoadRequest {
   file?: string;
   /** A Hub access token for gated repos; it is only ever sent to the hub endpoints. */
   token?: string;
+  /** Hubs among `hubs` that never get the token (the app's embedded hub, which is public). */
+  publicHubs?: string[];
   /** Cap on the KV cache length; defaults to the model's context length, at most 2048. */
   contextLength?: number;
 }
@@ -145,6 +147,8 @@ export type RepoKind = 'model' | 'space';
 export interface HubAccess {
   hubs: string[];
   token?: string;
+  /** Hubs among `hubs` that never get the token (the app's embedded hub, which is public). */
+  publicHubs?: string[];
 }
 
 export interface RepoRequest extends HubAccess {

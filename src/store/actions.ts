@@ -17,6 +17,7 @@ import { rewind, savedSampling, toEntries, type Conversation } from './conversat
 import { advanceStage, finishEarlierStages } from './progress.ts';
 import { greedySampling, defaultSampling, parseSampling, type ParsedSampling, type SamplingForm } from './sampling.ts';
 import { initialChat, useHub, type ChatSlice, type Entry } from './store.ts';
+import { loadHubSettings } from './hubSettings.ts';
 
 let loadId = 0;
 let runId = 0;
@@ -77,7 +78,11 @@ export function cancelLoad(): void {
 /** Loads the current model again; a download picks up from the chunks already stored. */
 export function resumeLoad(): void {
   const { modelUrl, loadRequest } = useHub.getState();
-  if (modelUrl !== undefined) openModel(modelUrl, loadRequest, true);
+  if (modelUrl === undefined) return;
+  // A token saved in Settings since the first try (the fix a gated repo asks for) counts now.
+  const token = loadHubSettings().token;
+  const request = loadRequest?.repo ? { ...loadRequest, token } : loadRequest;
+  openModel(modelUrl, request, true);
 }
 
 export function progressReceived(id: number, p: LoadProgress): void {

@@ -47,7 +47,7 @@ export class WorkerEngine implements EngineApi {
     this.download?.abort();
     this.download = download;
     try {
-      const client = this.hub({ hubs: request.hubs ?? [], token: request.token });
+      const client = this.hub({ hubs: request.hubs ?? [], token: request.token, publicHubs: request.publicHubs });
       const repo = request.repo;
       return await withStoreRepair(this.o.store, async () => {
         const location = await openHubModel(client, this.o.store, repo, {
@@ -108,6 +108,6 @@ export class WorkerEngine implements EngineApi {
 
   /** A client for the request's hubs; the token goes to those endpoints only. */
   private hub(access: HubAccess): HubClient {
-    return new HubClient({ endpoints: access.hubs, token: access.token, fetch: this.o.fetch });
+    return new HubClient({ endpoints: access.hubs, token: access.token, publicEndpoints: access.publicHubs, fetch: this.o.fetch });
   }
 }
