@@ -10,7 +10,7 @@ export default defineConfig({
     emptyOutDir: true,
     minify: false,
     sourcemap: true,
-    rollupOptions: { input: { generate: 'src/cli/generate.ts' }, output: { entryFileNames: '[name].js' } },
+    rollupOptions: { input: { generate: 'src/cli/generate.ts', score: 'src/cli/score.ts' }, output: { entryFileNames: '[name].js' } },
   },
   logLevel: 'warn',
 });

@@ -81,3 +81,24 @@ test('a cached model is listed on the storage page and deletes after a confirm',
   await expect(page.getByText('No models cached yet')).toBeVisible();
   await expect(page.getByRole('alert')).toHaveCount(0);
 });
+
+test('Free up space deletes the least recently used model, after naming it', async ({ page }) => {
+  // Two models: the embedded one first, then the local hub's, which makes it the newer use.
+  await page.goto('/chat');
+  await page.getByLabel('Message').fill('Once');
+  await expect(page.getByRole('button', { name: 'Send' })).toBeEnabled();
+  await page.goto(`/chat?model=${HUB_REPO}&hub=http://localhost:${HUB_PORT}`);
+  await page.getByLabel('Message').fill('Once');
+  await expect(page.getByRole('button', { name: 'Send' })).toBeEnabled();
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Storage' }).click();
+  const freeing = page.getByRole('region', { name: 'Free up space' });
+  // 256 MiB is more than both hold: everything would go, oldest use first.
+  await expect(freeing.getByRole('list', { name: 'Models that would be deleted' }).getByRole('listitem')).toHaveText([
+    /^pocket-hub\/stories260K-GGUF/,
+    new RegExp(`^${HUB_REPO}`),
+  ]);
+  await freeing.getByRole('button', { name: /^Delete 2 models/ }).click();
+  await expect(page.getByText('No models cached yet')).toBeVisible();
+  await expect(page.getByRole('alert')).toHaveCount(0);
+});

@@ -39,3 +39,35 @@ export async function referenceGreedy(modelPath: string, promptIds: number[], ma
 export async function referenceTokenize(modelPath: string, text: string): Promise<number[]> {
   return [...(await loadReference(modelPath)).tokenize(text, false)] as number[];
 }
+
+/**
+ * llama.cpp's next-token distribution after each prefix ids[0..i], teacher-forced in one
+ * evaluation: for each position, the `topK` most likely tokens as [id, probability], most likely
+ * first. The probabilities are the softmax of the raw logits (the greedy sampler of the default
+ * options does not reshape them), in llama.cpp's f32.
+ */
+export async function referenceProbabilities(modelPath: string, ids: number[], topK: number): Promise<[number, number][][]> {
+  const model = await loadReference(modelPath);
+  const context = await model.createContext({
+    contextSize: Math.max(256, ids.length),
+    sequences: 1,
+    // See referenceGreedy.
+    threads: 1,
+    // An f32 KV cache and the plain attention path keep llama.cpp's own rounding to what the
+    // weights' type implies: its default f16 cache would round every K and V to 11 bits.
+    flashAttention: false,
+    experimentalKvCacheKeyType: 'F32',
+    experimentalKvCacheValueType: 'F32',
+  });
+  try {
+    const input = ids.map((id) => [id, { generateNext: { probabilities: true } }] as [never, { generateNext: { probabilities: true } }]);
+    const output = await context.getSequence().controlledEvaluate(input);
+    return ids.map((_, i) => {
+      const probabilities = output[i]?.next.probabilities;
+      if (!probabilities) throw new Error(`llama.cpp returned no probabilities at position ${i}`);
+      return [...probabilities].slice(0, topK) as [number, number][];
+    });
+  } finally {
+    await context.dispose();
+  }
+}

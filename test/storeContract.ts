@@ -2,7 +2,7 @@
 // IndexedDB store in Chromium so both back ends behave the same.
 import { expect, it } from 'vitest';
 import { isPocketHubError } from '../src/protocol/errors.ts';
-import { chunkHash, evictLeastRecentlyUsed, markUsed, type FileKey, type FileRecord, type WeightStore } from '../src/storage/store.ts';
+import { chunkHash, type FileKey, type FileRecord, type WeightStore } from '../src/storage/store.ts';
 import { damagedStoredFile, storedSource } from '../src/storage/storedSource.ts';
 
 /** Deterministic bytes that differ at every nearby offset, so a misplaced copy shows. */
@@ -87,20 +87,6 @@ export function storeContractTests(makeStore: () => Promise<WeightStore>): void 
     const back = (await store.getChunk(model, 0))!;
     expect(back.byteLength).toBe(300);
     expect(Array.from(back)).toEqual(Array.from(pattern(100, 300)));
-  });
-
-  it('evicts least recently used files first until enough bytes are free', async () => {
-    const store = await makeStore();
-    const old = await putPatternFile(store, model, 1500, chunkSize, 100);
-    const middle = await putPatternFile(store, twin, 1500, chunkSize, 300);
-    await putPatternFile(store, other, 1500, chunkSize, 200);
-    // Using the oldest file makes it the newest.
-    await markUsed(store, old, 400);
-    const evicted = await evictLeastRecentlyUsed(store, 1501);
-    expect(evicted.map((r) => r.commit + r.repo)).toEqual(['beeforg/name', middle.commit + middle.repo]);
-    expect((await store.listFiles()).map((r) => r.lastUsed)).toEqual([400]);
-    expect(await store.usage()).toBe(1500);
-    expect(await evictLeastRecentlyUsed(store, 0)).toEqual([]);
   });
 
   it('reads ranges within one chunk and across two and three chunks', async () => {

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
-import { deleteCached, storageInfo } from '../client/engineClient.ts';
+import { deleteCached, freeSpace, storageInfo } from '../client/engineClient.ts';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { StorageTable, cachedModelKey } from '../components/StorageTable.tsx';
 import { formatBinaryBytes, usagePercent } from '../components/storageFormat.ts';
@@ -75,14 +75,95 @@ export function StoragePage() {
               </p>
             </div>
           ) : (
-            <StorageTable
-              models={listing.info.models}
-              now={listing.at}
-              deleting={deleting && cachedModelKey(deleting)}
-              onDelete={(model) => void remove(model)}
-            />
+            <>
+              <StorageTable
+                models={listing.info.models}
+                now={listing.at}
+                deleting={deleting && cachedModelKey(deleting)}
+                onDelete={(model) => void remove(model)}
+              />
+              <FreeSpace models={listing.info.models} onFreed={refresh} />
+            </>
           )}
         </>
+      )}
+    </section>
+  );
+}
+
+const freeChoices = [256 * 2 ** 20, 2 ** 30, 4 * 2 ** 30, 16 * 2 ** 30];
+
+/**
+ * Frees a chosen amount by deleting the models used least recently, after showing which: the
+ * worker makes the choice (a dry run) so the list shown is the list deleted.
+ */
+function FreeSpace({ models, onFreed }: { models: CachedModel[]; onFreed: () => Promise<void> }) {
+  const [bytes, setBytes] = useState(freeChoices[0]);
+  const [plan, setPlan] = useState<CachedModel[]>();
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<{ error: Error; retry: () => void }>();
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    let current = true;
+    setPlan(undefined);
+    freeSpace(bytes, { dryRun: true }).then(
+      (picked) => current && setPlan(picked),
+      (err: unknown) => current && setFailure({ error: asError(err), retry: () => setAttempt((n) => n + 1) }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [bytes, models, attempt]);
+
+  const run = async () => {
+    setBusy(true);
+    setFailure(undefined);
+    try {
+      await freeSpace(bytes);
+      await onFreed();
+    } catch (err) {
+      setFailure({ error: asError(err), retry: () => void run() });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const total = plan?.reduce((sum, m) => sum + m.bytes, 0) ?? 0;
+  return (
+    <section className="free-space" aria-labelledby="free-space-heading">
+      <h2 id="free-space-heading">Free up space</h2>
+      <p className="hint">Deletes the models used least recently until at least this much is free; they download again when opened.</p>
+      <div className="free-space-row">
+        <label htmlFor="free-space-amount">Free at least</label>
+        <select id="free-space-amount" value={bytes} onChange={(e) => setBytes(Number(e.target.value))}>
+          {freeChoices.map((b) => (
+            <option key={b} value={b}>
+              {formatBinaryBytes(b)}
+            </option>
+          ))}
+        </select>
+        <button type="button" onClick={() => void run()} disabled={busy || !plan || plan.length === 0}>
+          {plan ? `Delete ${plan.length} ${plan.length === 1 ? 'model' : 'models'} (${formatBinaryBytes(total)})` : 'Delete…'}
+        </button>
+      </div>
+      {plan && plan.length > 0 && (
+        <ul aria-label="Models that would be deleted">
+          {plan.map((m) => (
+            <li key={cachedModelKey(m)}>
+              {m.repo} · {formatBinaryBytes(m.bytes)}
+            </li>
+          ))}
+        </ul>
+      )}
+      {failure && (
+        <ErrorAlert
+          error={failure.error}
+          onRetry={() => {
+            setFailure(undefined);
+            failure.retry();
+          }}
+        />
       )}
     </section>
   );

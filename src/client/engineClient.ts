@@ -3,6 +3,7 @@
 import * as Comlink from 'comlink';
 import {
   WebGPUUnavailableError,
+  type CachedModel,
   type EngineApi,
   type GenerateEvent,
   type GenerateRequest,
@@ -93,6 +94,11 @@ export function storageInfo(): Promise<StorageInfo> {
 
 export function deleteCached(repo: string, commit: string): Promise<void> {
   return call((engine) => engine.deleteCached(repo, commit));
+}
+
+/** Deletes (or, with dryRun, lists) the least recently used models until `bytes` are free. */
+export function freeSpace(bytes: number, options: { dryRun?: boolean } = {}): Promise<CachedModel[]> {
+  return call((engine) => engine.freeSpace(bytes, options));
 }
 
 /** A repo's info, files and README, for the model and Space pages; the worker does the HTTP. */

@@ -18,6 +18,7 @@ import { generate, type AbortFlag } from './generate.ts';
 import { LlamaModel } from './model/llama.ts';
 import { llamaTensors } from './model/weights.ts';
 import { openModel } from './open.ts';
+import { DEFAULT_SCORE_TOP_K, scoreIds, type ScoreResult } from './score.ts';
 import type { TextTokenizer } from './tokenizer/index.ts';
 
 /** The KV cache is capped here unless the caller asks for more: 2048 f32 positions is modest on any GPU. */
@@ -40,8 +41,8 @@ interface Loaded {
  * The engine behind the worker and the CLI: loads one model at a time and generates
  * from it. No DOM: it runs in a Web Worker and in Node on Dawn.
  */
-/** The engine's part of EngineApi; the worker adds the weight store's (storage, deleteCached). */
-export type EngineCore = Omit<EngineApi, 'storage' | 'deleteCached' | 'describeRepo' | 'modelFacts' | 'searchRepos'>;
+/** The engine's part of EngineApi; the worker adds the weight store's (storage, deleteCached, freeSpace) and the hub's. */
+export type EngineCore = Omit<EngineApi, 'storage' | 'deleteCached' | 'freeSpace' | 'describeRepo' | 'modelFacts' | 'searchRepos'>;
 
 export class Engine implements EngineCore {
   private gpu?: Gpu;
@@ -118,6 +119,29 @@ export class Engine implements EngineCore {
       const result = await done;
       this.last = result.stats;
       return result;
+    } catch (err) {
+      throw this.lostError ?? err;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /**
+   * Teacher-forces `ids` (BOS included when wanted) and gives, for every position, the `topK`
+   * most likely next tokens with their probabilities, and the perplexity of ids[1..]. Shares
+   * the KV cache with generation: it is refused while a generation runs, and unload and
+   * abort treat it as one.
+   */
+  async score(ids: number[], options: { topK?: number } = {}): Promise<ScoreResult> {
+    if (this.lostError) throw this.lostError;
+    const loaded = this.loaded;
+    if (!loaded) throw new NoModelLoadedError('No model is loaded.');
+    if (this.running) throw new InvalidArgumentError('A generation is already running: stop it first.');
+    const flag: AbortFlag = { aborted: false };
+    const done = scoreIds(loaded.model, ids, options.topK ?? DEFAULT_SCORE_TOP_K, flag);
+    this.running = { flag, done };
+    try {
+      return await done;
     } catch (err) {
       throw this.lostError ?? err;
     } finally {

@@ -274,6 +274,11 @@ export interface EngineApi {
   storage(): Promise<StorageInfo>;
   /** Deletes one cached model revision. */
   deleteCached(repo: string, commit: string): Promise<void>;
+  /**
+   * Deletes whole cached revisions, least recently used first, until `bytes` are free (all of
+   * them if they hold less); with `dryRun` only says which. Returns them, oldest use first.
+   */
+  freeSpace(bytes: number, options?: { dryRun?: boolean }): Promise<CachedModel[]>;
   /** A repo's info, files and README at one commit, from the first hub that has it. */
   describeRepo(request: RepoRequest): Promise<RepoDetails>;
   /** A model's facts from its headers (a few range requests), without downloading weights. */

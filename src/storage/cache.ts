@@ -1,4 +1,5 @@
-// What the weight store holds, model by model, for the Storage page; and removing one model.
+// What the weight store holds, model by model, for the Storage page; removing one model, or the
+// least recently used ones until enough space is free.
 import type { CachedModel, StorageInfo } from '../protocol/index.ts';
 import { storedBytes, type FileRecord, type WeightStore } from './store.ts';
 
@@ -29,6 +30,29 @@ export async function storageInfo(store: WeightStore, origin: OriginStorage | un
   if (!origin) return { models, usage: await store.usage(), quota: 0, persisted: false };
   const [{ usage, quota }, persisted] = await Promise.all([origin.estimate(), origin.persisted().catch(() => false)]);
   return { models, usage: usage ?? (await store.usage()), quota: quota ?? 0, persisted };
+}
+
+/**
+ * Whole revisions, least recently used first, until they hold at least `bytesToFree` bytes
+ * (all of them when they hold less). Whole revisions, not files: a model missing one file is
+ * as unusable as a missing model, but would still take space.
+ */
+export function modelsToEvict(models: CachedModel[], bytesToFree: number): CachedModel[] {
+  const picked: CachedModel[] = [];
+  let freed = 0;
+  for (const model of [...models].sort((a, b) => a.lastUsed - b.lastUsed)) {
+    if (freed >= bytesToFree) break;
+    picked.push(model);
+    freed += model.bytes;
+  }
+  return picked;
+}
+
+/** Deletes `modelsToEvict`'s choice (or only names it, with `dryRun`), oldest use first. */
+export async function freeSpace(store: WeightStore, bytesToFree: number, dryRun = false): Promise<CachedModel[]> {
+  const picked = modelsToEvict(cachedModels(await store.listFiles()), bytesToFree);
+  if (!dryRun) for (const m of picked) await deleteModel(store, m.repo, m.commit);
+  return picked;
 }
 
 /** Deletes every file of one revision; the caller holds no lock, so a download of it in progress fails and restarts. */

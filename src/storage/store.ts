@@ -96,22 +96,3 @@ export async function markUsed(store: WeightStore, record: FileRecord, now = Dat
   await store.putRecord(used);
   return used;
 }
-
-/**
- * Deletes whole files, least recently used first, until at least `bytesToFree` bytes are
- * gone or nothing is left. Partial downloads count for what they hold. Returns the
- * deleted records, oldest first. The caller holds the file locks it cares about: a
- * download in progress in another tab is not protected here.
- */
-export async function evictLeastRecentlyUsed(store: WeightStore, bytesToFree: number): Promise<FileRecord[]> {
-  const byAge = (await store.listFiles()).sort((a, b) => a.lastUsed - b.lastUsed);
-  const deleted: FileRecord[] = [];
-  let freed = 0;
-  for (const record of byAge) {
-    if (freed >= bytesToFree) break;
-    await store.deleteFile(record);
-    deleted.push(record);
-    freed += storedBytes(record);
-  }
-  return deleted;
-}

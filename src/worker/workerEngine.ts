@@ -5,6 +5,7 @@ import { describeRepo, searchRepos } from '../hub/browse.ts';
 import { modelFacts } from '../hub/modelFacts.ts';
 import { HubClient } from '../hub/client.ts';
 import type {
+  CachedModel,
   EngineApi,
   GenerateEvent,
   GenerateRequest,
@@ -21,7 +22,7 @@ import type {
   RepoSearch,
   StorageInfo,
 } from '../protocol/index.ts';
-import { deleteModel, storageInfo, type OriginStorage } from '../storage/cache.ts';
+import { deleteModel, freeSpace, storageInfo, type OriginStorage } from '../storage/cache.ts';
 import { openHubModel, withStoreRepair, type HubModelOptions } from '../storage/hubModel.ts';
 import type { WeightStore } from '../storage/store.ts';
 
@@ -84,6 +85,10 @@ export class WorkerEngine implements EngineApi {
 
   storage(): Promise<StorageInfo> {
     return storageInfo(this.o.store, this.o.origin);
+  }
+
+  freeSpace(bytes: number, options: { dryRun?: boolean } = {}): Promise<CachedModel[]> {
+    return freeSpace(this.o.store, bytes, options.dryRun);
   }
 
   deleteCached(repo: string, commit: string): Promise<void> {

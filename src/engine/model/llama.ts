@@ -5,7 +5,7 @@ import type { KernelOp } from '../../gpu/kernel.ts';
 import { createAttention } from '../../gpu/kernels/attention.ts';
 import { createArgmax } from '../../gpu/kernels/argmax.ts';
 import { createEmbedding } from '../../gpu/kernels/embedding.ts';
-import { createGemm } from '../../gpu/kernels/gemm.ts';
+import { createGemm, type MatmulDyn } from '../../gpu/kernels/gemm.ts';
 import { createGemv } from '../../gpu/kernels/gemv.ts';
 import { createRmsnorm } from '../../gpu/kernels/rmsnorm.ts';
 import { createRope } from '../../gpu/kernels/rope.ts';
@@ -76,6 +76,14 @@ export class LlamaModel {
   private readonly outputNorm: KernelOp<{ m: number; rowOffset?: number }>;
   private readonly lmHead: Linear;
   private readonly argmax: KernelOp<{ rowOffset?: number }>;
+  /** What the every-row LM head of `forwardAll` binds: the normed activations and the output weight. */
+  private readonly lmHeadInput: { normed: GPUBuffer; weight: GPUBuffer; label: string };
+  /**
+   * The LM head over every row of a chunk and its [maxBatch, vocab] logits, made on the first
+   * `forwardAll`: only scoring needs them, and with a large vocabulary they take tens of MiB
+   * that generation would never use (they are not counted in gpuBytes).
+   */
+  private allRows?: { logits: GPUBuffer; lmHead: KernelOp<MatmulDyn> };
 
   private constructor(
     private readonly gpu: Gpu,
@@ -148,7 +156,9 @@ export class LlamaModel {
       };
     });
     this.outputNorm = track(createRmsnorm(gpu, { x, weight: w(tensors.outputNorm), out: xn, D: c.hiddenSize, eps: c.rmsNormEps }));
-    this.lmHead = linear(xn, tensors.output ?? tensors.embedding, this.logits);
+    const head = tensors.output ?? tensors.embedding;
+    this.lmHead = linear(xn, head, this.logits);
+    this.lmHeadInput = { normed: xn, weight: w(head), label: `${head.name} all rows` };
     this.argmax = track(createArgmax(gpu, { logits: this.logits, out: this.argmaxOut, N: c.vocabSize }));
 
     this.buffers = [...weights.values(), ...owned];
@@ -183,6 +193,54 @@ export class LlamaModel {
    * `readLogits` or `argmaxLast`, which wait for the GPU.
    */
   forward(tokens: ArrayLike<number>, pos0: number): void {
+    const { encoder, pass, m } = this.encodeLayers(tokens, pos0);
+    // Only the last position's logits are needed to pick the next token.
+    this.outputNorm.encode(pass, { m: 1, rowOffset: m - 1 });
+    encodeLinear(pass, this.lmHead, { m: 1, xRowOffset: m - 1 });
+    this.argmax.encode(pass, {});
+    pass.end();
+    this.gpu.device.queue.submit([encoder.finish()]);
+  }
+
+  /**
+   * Runs `tokens` (at most maxBatch) at positions pos0.. like `forward`, and returns the logits
+   * of every one of them, [m, vocab] row-major: row i predicts the token after tokens[i]. For
+   * scoring; it leaves the last-token logits of `readLogits` and `argmaxLast` as they were.
+   */
+  async forwardAll(tokens: ArrayLike<number>, pos0: number): Promise<Float32Array> {
+    const head = this.allRowsHead();
+    const { encoder, pass, m } = this.encodeLayers(tokens, pos0);
+    this.outputNorm.encode(pass, { m });
+    head.lmHead.encode(pass, { m });
+    pass.end();
+    this.gpu.device.queue.submit([encoder.finish()]);
+    return readF32(this.gpu, head.logits, m * this.config.vocabSize);
+  }
+
+  private allRowsHead(): { logits: GPUBuffer; lmHead: KernelOp<MatmulDyn> } {
+    if (this.allRows) return this.allRows;
+    const { vocabSize, hiddenSize } = this.config;
+    const bytes = this.maxBatch * vocabSize * 4;
+    const { limits } = this.gpu.device;
+    const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    if (bytes > limit)
+      throw new DeviceLimitError(
+        `Scoring needs the logits of ${this.maxBatch} positions over ${vocabSize} tokens (${(bytes / 2 ** 20).toFixed(0)} MiB) in one buffer, but this GPU binds at most ${(limit / 2 ** 20).toFixed(0)} MiB.`,
+      );
+    const logits = createStorage(this.gpu, 'logits_all', bytes);
+    const { normed, weight, label } = this.lmHeadInput;
+    try {
+      const lmHead = createGemm(this.gpu, { x: normed, w: weight, y: logits, K: hiddenSize, N: vocabSize, label });
+      this.allRows = { logits, lmHead };
+      return this.allRows;
+    } catch (err) {
+      logits.destroy();
+      throw err;
+    }
+  }
+
+  /** Checks the chunk, uploads its ids and encodes the embedding and every layer into a new pass. */
+  private encodeLayers(tokens: ArrayLike<number>, pos0: number): { encoder: GPUCommandEncoder; pass: GPUComputePassEncoder; m: number } {
     const m = tokens.length;
     if (m < 1 || m > this.maxBatch) throw new RangeError(`forward takes 1..${this.maxBatch} tokens, got ${m}`);
     if (pos0 + m > this.contextLength) throw new RangeError(`positions ${pos0}..${pos0 + m - 1} exceed the KV cache of ${this.contextLength}`);
@@ -206,12 +264,7 @@ export class LlamaModel {
       l.swiglu.encode(pass, { m });
       encodeLinear(pass, l.down, { m });
     }
-    // Only the last position's logits are needed to pick the next token.
-    this.outputNorm.encode(pass, { m: 1, rowOffset: m - 1 });
-    encodeLinear(pass, this.lmHead, { m: 1, xRowOffset: m - 1 });
-    this.argmax.encode(pass, {});
-    pass.end();
-    device.queue.submit([encoder.finish()]);
+    return { encoder, pass, m };
   }
 
   /** The logits of the last forwarded token. */
@@ -227,6 +280,9 @@ export class LlamaModel {
   destroy(): void {
     for (const op of this.ops) op.destroy();
     for (const b of this.buffers) b.destroy();
+    this.allRows?.lmHead.destroy();
+    this.allRows?.logits.destroy();
+    this.allRows = undefined;
   }
 }
 

@@ -1,0 +1,89 @@
+import { describe, expect, test } from 'vitest';
+import { configFromGguf } from '../src/engine/config.ts';
+import { readGguf, type GgufFile } from '../src/engine/formats/gguf.ts';
+import { bytesSource, readTensorF32 } from '../src/engine/formats/source.ts';
+import { llamaTensors } from '../src/engine/model/weights.ts';
+import { tokenizerFromGguf } from '../src/engine/tokenizer/index.ts';
+import { randomLlamaGguf, storiesTokenizerMetadata, type RandomLlamaOptions } from './randomGguf.ts';
+
+async function random(options: Partial<RandomLlamaOptions> = {}): Promise<{ bytes: Uint8Array; gguf: GgufFile }> {
+  const bytes = randomLlamaGguf(await storiesTokenizerMetadata(), options);
+  return { bytes, gguf: await readGguf(bytesSource('random.gguf', bytes)) };
+}
+
+function std(values: Float32Array): number {
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  return Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length);
+}
+
+describe('randomLlamaGguf', () => {
+  test('reads back as a 2-layer Llama with the shapes and metadata of llama.cpp’s converter', async () => {
+    const { gguf } = await random();
+    expect(configFromGguf(gguf)).toMatchObject({
+      hiddenSize: 256,
+      intermediateSize: 768,
+      layers: 2,
+      heads: 4,
+      kvHeads: 2,
+      headDim: 64,
+      ropeDim: 64,
+      vocabSize: 512,
+      contextLength: 2048,
+      tieEmbeddings: false,
+      bosTokenId: 1,
+      eosTokenIds: [2],
+    });
+    expect(gguf.metadata['general.file_type']).toBe(0);
+    expect(gguf.metadata['llama.vocab_size']).toBe(512);
+    const t = llamaTensors('gguf', gguf.tensors, 2);
+    expect(t.output?.shape).toEqual([512, 256]);
+    expect(t.layers[1].k.shape).toEqual([128, 256]);
+    expect(t.layers[1].down.shape).toEqual([256, 768]);
+    // Nothing beyond what the forward pass reads.
+    expect(gguf.tensors).toHaveLength(3 + 2 * 9);
+    for (const tensor of gguf.tensors) expect(tensor.dtype).toBe('F32');
+  });
+
+  test('F16 stores every matrix as F16 and keeps the norm weights F32', async () => {
+    const { gguf } = await random({ type: 'F16' });
+    expect(gguf.metadata['general.file_type']).toBe(1);
+    for (const tensor of gguf.tensors) expect(tensor.dtype, tensor.name).toBe(tensor.shape.length === 1 ? 'F32' : 'F16');
+  });
+
+  test('tied: no output.weight, and the model says so', async () => {
+    const { gguf } = await random({ tied: true });
+    expect(gguf.tensors.some((t) => t.name === 'output.weight')).toBe(false);
+    expect(configFromGguf(gguf).tieEmbeddings).toBe(true);
+  });
+
+  test('the seed fixes every byte', async () => {
+    const a = (await random({ seed: 3 })).bytes;
+    expect(Buffer.compare(a, (await random({ seed: 3 })).bytes)).toBe(0);
+    expect(Buffer.compare(a, (await random({ seed: 4 })).bytes)).not.toBe(0);
+  });
+
+  test('the weights have the scales the script documents', async () => {
+    const { gguf } = await random();
+    const tensor = (name: string) => readTensorF32(gguf.tensors.find((t) => t.name === name)!);
+    // Sample standard deviations of ≥ 65k uniform values land within 1% of the true one;
+    // toBeCloseTo(1, 1) allows 5%, and a wrong scale (√3, or fan-out for fan-in) is off by 40% or more.
+    expect(std(await tensor('token_embd.weight'))).toBeCloseTo(1, 1);
+    expect(std(await tensor('blk.0.attn_q.weight')) / (1.5 / 16)).toBeCloseTo(1, 1);
+    expect(std(await tensor('blk.0.ffn_down.weight')) / (1 / Math.sqrt(768))).toBeCloseTo(1, 1);
+    expect(std(await tensor('output.weight')) / (6 / 16)).toBeCloseTo(1, 1);
+    const norm = await tensor('blk.1.ffn_norm.weight');
+    expect(Math.min(...norm)).toBeGreaterThanOrEqual(0.75);
+    expect(Math.max(...norm)).toBeLessThanOrEqual(1.25);
+  });
+
+  test('carries stories260K’s tokenizer, which our tokenizer reads as for the original', async () => {
+    const { gguf } = await random();
+    expect(tokenizerFromGguf(gguf.metadata).encode('Once upon a time')).toEqual([1, 403, 407, 261, 378]);
+  });
+
+  test('refuses sizes that K-quants could not split into whole super-blocks', async () => {
+    const tokenizer = await storiesTokenizerMetadata();
+    expect(() => randomLlamaGguf(tokenizer, { intermediateSize: 700 })).toThrow(/not a multiple of 256/);
+    expect(() => randomLlamaGguf(tokenizer, { heads: 4, kvHeads: 3 })).toThrow(RangeError);
+  });
+});

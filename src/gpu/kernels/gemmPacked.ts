@@ -1,0 +1,55 @@
+import code from '../../../shaders/matmul_packed.wgsl?raw';
+import { DeviceLimitError } from '../../protocol/errors.ts';
+import type { Gpu } from '../device.ts';
+import { bindBuffers, type KernelOp } from '../kernel.ts';
+import { Params } from '../params.ts';
+import { checkMatmulRows, MATMUL_PARAMS, type MatmulDyn } from './gemm.ts';
+import { checkPackedMatmulOptions, packedTypeConstants, type PackedMatmulOptions } from './packedWeights.ts';
+
+/** Invocations per workgroup along the rows of y (WG_M) and along its columns (WG_N), as gemm.ts. */
+const WG_M = 16;
+const WG_N = 16;
+/** Each invocation's 4×4 block of y, fixed by the vec4 accumulators in matmul_packed.wgsl. */
+const THREAD_TILE = 4;
+/** The shader's K step (its TILE_K constant): one 32-element block per staged row. */
+const TILE_K = 32;
+const TILE_M = WG_M * THREAD_TILE;
+const TILE_N = WG_N * THREAD_TILE;
+
+/**
+ * Tiled GEMM for prefill over packed weights: the contract of createGemm, with w holding the
+ * GGUF bytes of `o.type`. Each K step dequantizes a 64 × 32 tile of w into workgroup memory
+ * (2 × 32 × 64 × 4 B = 16 KiB of staging with x) and runs gemm.wgsl's 4×4 register tiling on it.
+ */
+export function createPackedGemm(gpu: Gpu, o: PackedMatmulOptions): KernelOp<MatmulDyn> {
+  checkPackedMatmulOptions(gpu, o, 'gemm');
+  const key = `gemm_${o.type.toLowerCase()}_t${TILE_M}x${TILE_N}_k${TILE_K}${o.accumulate ? '_acc' : ''}`;
+  const label = o.label ?? key;
+  const pipeline = gpu.pipelines.get({
+    key,
+    code,
+    entryPoint: 'gemm',
+    constants: { ...packedTypeConstants(o.type), WG_M, WG_N, ACCUMULATE: o.accumulate ? 1 : 0 },
+  });
+  const params = new Params(gpu.device, MATMUL_PARAMS, `${label} params`);
+  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.x, o.w, o.y, params.buffer]);
+  const colTiles = Math.ceil(o.N / TILE_N);
+  const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
+  if (colTiles > maxPerDim) throw new DeviceLimitError(`gemm: N=${o.N} needs ${colTiles} workgroups in x, above the limit of ${maxPerDim}`);
+  return {
+    label,
+    encode(pass, dyn) {
+      const { m, xRowOffset, yRowOffset } = checkMatmulRows(o, dyn, 'gemm');
+      const rowTiles = Math.ceil(m / TILE_M);
+      if (rowTiles > maxPerDim) throw new DeviceLimitError(`gemm: m=${m} needs ${rowTiles} workgroups in y, above the limit of ${maxPerDim}`);
+      if (m === 0) return;
+      params.write({ m, K: o.K, N: o.N, xRowOffset, yRowOffset });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(colTiles, rowTiles);
+    },
+    destroy() {
+      params.destroy();
+    },
+  };
+}
