@@ -2,6 +2,7 @@ import { defineConfig } from '@playwright/test';
 import { chromiumArgs, chromiumPath } from './test/chromium.ts';
 import { BAD_MODELS_PORT } from './test/badModels.ts';
 import { HUB_CONTROL_PORT } from './e2e/hubServer.ts';
+import { HOST_PAGES_PORT } from './e2e/hostPagesServer.ts';
 
 const port = 4173;
 
@@ -40,6 +41,13 @@ export default defineConfig({
       // The hub itself answers 404 at its root, so readiness is checked on its control port.
       command: 'npx tsx e2e/hubServer.ts',
       url: `http://localhost:${HUB_CONTROL_PORT}`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
+    },
+    {
+      // Other sites: the pages that embed Pocket Hub or import its SDK (embed.spec.ts).
+      command: 'npx tsx e2e/hostPagesServer.ts',
+      url: `http://localhost:${HOST_PAGES_PORT}`,
       reuseExistingServer: !process.env.CI,
       timeout: 60_000,
     },

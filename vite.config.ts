@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { defineConfig, type Connect, type Plugin } from 'vite';
+import { build, defineConfig, type Connect, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { VitePWA, type VitePWAOptions } from 'vite-plugin-pwa';
 import { buildStaticHub, staticHubHandler } from './scripts/staticHub.ts';
 
 /** The decoded pathname of a request, or undefined when it cannot be decoded. */
@@ -16,7 +17,8 @@ function requestPath(req: Connect.IncomingMessage): string | undefined {
 /** A path whose last segment has an extension names a file; `/chat` or `/models/x/` name routes and folders. */
 function namesFile(pathname: string): boolean {
   const last = pathname.slice(pathname.lastIndexOf('/') + 1);
-  return last.includes('.') && !last.endsWith('.html');
+  // An extension starts with a letter: /Qwen/Qwen2.5-0.5B-Instruct is a model page, not a file.
+  return /\.[A-Za-z][A-Za-z0-9]*$/.test(last) && !last.endsWith('.html');
 }
 
 /** Answers 404 for the requests `isMissing` picks, and lets the rest through. */
@@ -90,6 +92,59 @@ function embeddedHub(): Plugin {
   };
 }
 
+/** The SDK bundled on its own: one ES module with its few imports (messages, errors) inlined. */
+async function bundleSdk(entry: string): Promise<string> {
+  const result = await build({
+    configFile: false,
+    root: import.meta.dirname,
+    publicDir: false,
+    logLevel: 'warn',
+    build: { write: false, target: 'es2022', lib: { entry, formats: ['es'], fileName: 'pocket-hub' } },
+  });
+  const outputs = (Array.isArray(result) ? result : [result]).flatMap((r) => ('output' in r ? r.output : []));
+  const chunks = outputs.filter((o) => o.type === 'chunk');
+  if (chunks.length !== 1) throw new Error(`The SDK must bundle into one module, got ${chunks.length}.`);
+  return chunks[0].code;
+}
+
+/**
+ * The JS SDK at a stable address, /sdk/pocket-hub.js, for other sites and static Spaces to
+ * import (docs/sdk.md). It is bundled on its own, not as an entry of the app's build: an entry
+ * there would share chunks (with hashed names) with the app and lose its exports to tree-shaking.
+ * The dev server bundles it on request and again after a change to the files it is made of.
+ */
+function sdkModule(): Plugin {
+  const entry = resolve(import.meta.dirname, 'src/sdk/pocketHub.ts');
+  const sources = [resolve(import.meta.dirname, 'src/sdk'), resolve(import.meta.dirname, 'src/protocol')];
+  let bundled: Promise<string> | undefined;
+  const bundle = () => (bundled ??= bundleSdk(entry));
+  return {
+    name: 'pocket-hub:sdk-module',
+    async generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'sdk/pocket-hub.js', source: await bundle() });
+    },
+    configureServer(server) {
+      server.watcher.on('all', (_event, file) => {
+        if (sources.some((dir) => file.startsWith(dir))) bundled = undefined;
+      });
+      server.middlewares.use('/sdk/pocket-hub.js', (_req, res, next) => {
+        bundle().then(
+          (code) => {
+            // Imported from any origin, static Spaces' opaque one ('null') included. Only this
+            // public module is opened up; the rest of the dev server keeps Vite's CORS default.
+            res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache' });
+            res.end(code);
+          },
+          (err: unknown) => {
+            bundled = undefined;
+            next(err);
+          },
+        );
+      });
+    },
+  };
+}
+
 /** `npm start` prints where the chat page is, next to Vite's own address lines. */
 function printChatUrl(): Plugin {
   return {
@@ -105,14 +160,101 @@ function printChatUrl(): Plugin {
   };
 }
 
+/**
+ * The installable app (docs/pwa.md): a web manifest, and a service worker that precaches the
+ * app and the embedded hub's small files, so that a model run once loads and runs offline. Its
+ * weights are not here: the engine worker keeps them in IndexedDB, and a service worker must
+ * not buffer gigabytes.
+ */
+const pwaOptions: Partial<VitePWAOptions> = {
+  // A new build waits for the user's "Reload" (src/components/UpdatePrompt.tsx): taking over by
+  // itself would swap the code under a running chat or download.
+  registerType: 'prompt',
+  // UpdatePrompt registers the worker through virtual:pwa-register/react.
+  injectRegister: false,
+  manifest: {
+    name: 'Pocket Hub',
+    short_name: 'Pocket Hub',
+    description: 'Run open-weights language models on your own GPU, in the browser, with WebGPU.',
+    start_url: '/',
+    scope: '/',
+    display: 'standalone',
+    // styles.css's light --bg; the dark one comes from index.html's media-specific theme-color.
+    theme_color: '#ffffff',
+    background_color: '#ffffff',
+    // Made from public/favicon.svg by scripts/make-icons.ts.
+    icons: [
+      { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+      { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+      { src: '/icons/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+    ],
+  },
+  workbox: {
+    // The manifest and its icons are added by the plugin (includeManifestIcons). 'hub/**/*' takes
+    // the hub's API answers too, which have no extension; the hub's files are emitted in
+    // generateBundle, so they are in dist/ when the precache list is made (closeBundle).
+    globPatterns: ['**/*.{html,js,css,svg,woff2}', 'hub/**/*'],
+    globIgnores: ['hub/**/*.gguf', 'hub/**/*.safetensors'],
+    // Workbox's default, stated because it is what keeps any other large file out: a bigger one
+    // is left out of the precache with a warning in the build's output.
+    maximumFileSizeToCacheInBytes: 2 * 2 ** 20,
+    // HubClient asks for a tree as `tree/<commit>?recursive=true&expand=false`; the static hub has
+    // one answer per commit, precached without the query.
+    ignoreURLParametersMatching: [/^utm_/, /^fbclid$/, /^recursive$/, /^expand$/],
+    // The first visit is served by the worker as soon as it is installed, so the hub answers it
+    // fetches from huggingface.co are kept for offline use from then on. Later versions still
+    // wait for the prompt: clientsClaim acts only once a worker is active.
+    clientsClaim: true,
+    navigateFallback: 'index.html',
+    navigateFallbackDenylist: [
+      /^\/hub\//,
+      /^\/sdk\//,
+      // A last path segment with an extension names a file. An extension starts with a letter,
+      // so model pages such as /Qwen/Qwen2.5-0.5B-Instruct or /x/TinyLlama-1.1B stay routes.
+      /^[^?]*\/[^/?]*\.[A-Za-z][A-Za-z0-9]*(?:\?|$)/,
+    ],
+    runtimeCaching: [
+      {
+        // Model pages seen once render offline: the Hub's API answers and the small files they
+        // show, fresh when the network answers within a few seconds. Weights (LFS files, their
+        // CDN's other origins) and Range requests never match: those go straight to the network.
+        // Serialised into sw.js, so it must refer to nothing outside itself.
+        urlPattern: ({ url, request }) =>
+          url.origin === 'https://huggingface.co' &&
+          !request.headers.has('Range') &&
+          (url.pathname.startsWith('/api/') || /\/resolve\/[^/]+\/(?:.+\/)?(?:README\.md|config\.json|tokenizer_config\.json)$/.test(url.pathname)),
+        handler: 'NetworkFirst',
+        options: {
+          cacheName: 'hub-metadata',
+          // Long enough for the Hub on a slow connection, short enough that a dead one falls back to the copy soon.
+          networkTimeoutSeconds: 4,
+          cacheableResponse: { statuses: [200] },
+          expiration: { maxEntries: 500, maxAgeSeconds: 30 * 24 * 60 * 60, purgeOnQuotaError: true },
+        },
+      },
+    ],
+  },
+};
+
 export default defineConfig({
-  plugins: [react(), embeddedHub(), missingFilesAre404(), printChatUrl()],
+  plugins: [react(), embeddedHub(), sdkModule(), missingFilesAre404(), printChatUrl(), VitePWA(pwaOptions)],
   // 'spa' (the default, stated here because deep links such as /chat?model=… rely on it):
   // dev and preview serve index.html for unknown extension-less paths.
   appType: 'spa',
   build: {
     // Every browser with WebGPU runs ES2022; older syntax lowering would only cost size.
     target: 'es2022',
+    rolldownOptions: {
+      // /sdk/host.html: the page the SDK opens in a hidden iframe on other sites (src/sdk/hostPage.ts).
+      input: { main: resolve(import.meta.dirname, 'index.html'), sdkHost: resolve(import.meta.dirname, 'sdk/host.html') },
+    },
+  },
+  preview: {
+    // The SDK module, the /sdk/host page and static Spaces' files are fetched from other origins,
+    // and from static Spaces' opaque origin ('null'), which Vite's default (localhost only) refuses.
+    // The build is public static files, so every origin may read them, as GitHub Pages allows
+    // for every file it serves; other static hosts need the same header on /sdk/ and /hub/.
+    cors: { origin: '*' },
   },
   worker: {
     // The engine worker is created with { type: 'module' }, and code-split module workers need ES output.

@@ -2,6 +2,10 @@ import { expect, test, type Page } from '@playwright/test';
 import { CDN_HOST, GATED_REPO, GATED_TOKEN, HUB_PORT, HUB_REPO } from './hubServer.ts';
 import { chatUrl, clearHubFaults, hubRequests, openStoragePage, overrideQuota, storageUsage, tellStory, WEIGHTS_BYTES } from './hubPage.ts';
 
+// The service worker's precache (and the code cache Chromium keeps for it) grows storage use
+// while these tests measure it; they are about the weight store, so the worker stays out.
+test.use({ serviceWorkers: 'block' });
+
 // Faults a user meets with a real hub: too little storage for a model, and a gated repo.
 
 test.beforeEach(clearHubFaults);

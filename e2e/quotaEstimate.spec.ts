@@ -3,6 +3,10 @@ import { chromiumArgs, chromiumPath } from '../test/chromium.ts';
 import { HUB_REPO } from './hubServer.ts';
 import { chatUrl, clearHubFaults, hubRequests, openStoragePage, overrideQuota, storageUsage, tellStory, WEIGHTS_BYTES } from './hubPage.ts';
 
+// The service worker's precache (and the code cache Chromium keeps for it) grows storage use
+// while these tests measure it; they are about the weight store, so the worker stays out.
+test.use({ serviceWorkers: 'block' });
+
 // Chromium's estimate() normally reports usage + 10 GiB whatever the real quota (its static
 // storage quota, against fingerprinting). Turned off, it reports the real one, as Firefox and
 // Safari do and Chrome does where policy disables the static quota: then the app sees before

@@ -1,5 +1,6 @@
 import { Link, NavLink, Outlet, useLocation } from 'react-router-dom';
 import { ErrorBoundary } from '../components/ErrorBoundary.tsx';
+import { UpdatePrompt } from '../components/UpdatePrompt.tsx';
 
 export function Layout() {
   const location = useLocation();
@@ -18,11 +19,13 @@ export function Layout() {
             Home
           </NavLink>
           <NavLink to="/models">Models</NavLink>
+          <NavLink to="/spaces">Spaces</NavLink>
           <NavLink to="/chat">Chat</NavLink>
           <NavLink to="/storage">Storage</NavLink>
           <NavLink to="/settings">Settings</NavLink>
         </nav>
       </header>
+      <UpdatePrompt />
       <main id="content" tabIndex={-1}>
         {/* Keyed by path so that leaving a page that failed to render clears the error. */}
         <ErrorBoundary key={location.pathname}>

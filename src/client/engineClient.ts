@@ -75,16 +75,129 @@ export function webGpuAvailable(): boolean {
 
 export function loadModel(request: LoadRequest, onProgress: (p: LoadProgress) => void): Promise<ModelInfo> {
   if (!webGpuAvailable()) {
-    return Promise.reject(new WebGPUUnavailableError('This browser does not offer WebGPU, which Pocket Hub needs to run models.'));
+    const error = new WebGPUUnavailableError('This browser does not offer WebGPU, which Pocket Hub needs to run models.');
+    emit({ kind: 'error', during: 'load', error });
+    return Promise.reject(error);
   }
+  let settled = false;
+  const progress = (p: LoadProgress) => {
+    onProgress(p);
+    // Progress comes on its own port and can trail the result; watchers see none after it.
+    if (!settled) emit({ kind: 'progress', progress: p });
+  };
   // One load at a time: opening another model while one loads waits for the first to settle.
-  const next = lastLoad.catch(() => {}).then(() => call((engine) => engine.load(request, Comlink.proxy(onProgress))));
+  const next = lastLoad.catch(() => {}).then(() => call((engine) => engine.load(request, Comlink.proxy(progress))));
   lastLoad = next;
+  next.then(
+    (model) => {
+      settled = true;
+      emit({ kind: 'loaded', model });
+    },
+    (error: unknown) => {
+      settled = true;
+      emit({ kind: 'error', during: 'load', error });
+    },
+  );
   return next;
 }
 
 export function generate(request: GenerateRequest, onEvent: (e: GenerateEvent) => void): Promise<GenerationResult> {
-  return call((engine) => engine.generate(request, Comlink.proxy(onEvent)));
+  const watched = inOrder((text, tokensPerSecond) => emit({ kind: 'token', text, tokensPerSecond }));
+  const result = call((engine) =>
+    engine.generate(
+      request,
+      Comlink.proxy((e: GenerateEvent) => {
+        onEvent(e);
+        watched.event(e);
+      }),
+    ),
+  );
+  result.then(
+    (r) => {
+      watched.settle(r);
+      emit({ kind: 'done', result: r });
+    },
+    (error: unknown) => {
+      watched.settle();
+      emit({ kind: 'error', during: 'generate', error });
+    },
+  );
+  return result;
+}
+
+/**
+ * `generate` for callers that forward tokens elsewhere (another window, a stream): every
+ * token's text reaches `onToken` before the promise settles, and none after.
+ */
+export function generateInOrder(request: GenerateRequest, onToken: (text: string, tokensPerSecond: number) => void): Promise<GenerationResult> {
+  const ordered = inOrder(onToken);
+  return generate(request, (e) => ordered.event(e)).then(
+    (result) => {
+      ordered.settle(result);
+      return result;
+    },
+    (error: unknown) => {
+      ordered.settle();
+      throw error;
+    },
+  );
+}
+
+/**
+ * Token events come on their own message port and may still be on the way when the result
+ * arrives. The result's text is every token's text joined, so what has not arrived yet is
+ * its tail: that is handed on at once, and the stragglers are dropped.
+ */
+function inOrder(onToken: (text: string, tokensPerSecond: number) => void) {
+  let streamed = '';
+  let open = true;
+  return {
+    event(e: GenerateEvent) {
+      if (!open || e.kind !== 'token' || e.text === '') return;
+      streamed += e.text;
+      onToken(e.text, e.tokensPerSecond);
+    },
+    settle(result?: GenerationResult) {
+      open = false;
+      const rest = result?.text.startsWith(streamed) ? result.text.slice(streamed.length) : '';
+      if (result && rest) onToken(rest, result.stats.decodeTokensPerSecond);
+    },
+  };
+}
+
+/** What the engine of this page does, whoever asked for it: every load's progress and outcome, every generation's tokens and outcome. */
+export type EngineEvent =
+  | { kind: 'progress'; progress: LoadProgress }
+  | { kind: 'loaded'; model: ModelInfo }
+  | { kind: 'token'; text: string; tokensPerSecond: number }
+  | { kind: 'done'; result: GenerationResult }
+  | { kind: 'error'; during: 'load' | 'generate'; error: unknown };
+
+const watchers = new Set<(event: EngineEvent) => void>();
+
+/**
+ * Watches every load and generation of this page's engine, in order: a generation's tokens all
+ * come before its 'done'. For pages that relay what happens (an embed posts it to the page
+ * around it) without owning the widgets that start it. Returns the function that stops watching.
+ */
+export function onEngineEvent(watcher: (event: EngineEvent) => void): () => void {
+  watchers.add(watcher);
+  return () => {
+    watchers.delete(watcher);
+  };
+}
+
+function emit(event: EngineEvent): void {
+  for (const watcher of [...watchers]) {
+    try {
+      watcher(event);
+    } catch (err) {
+      // A broken watcher must not break the load or generation it watches; it still surfaces.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
 }
 
 /** What the weight store holds, for the Storage page. */

@@ -325,7 +325,10 @@ export class HubClient {
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
-        res = await this.fetchFn(url, { headers, signal, redirect: 'follow' });
+        // Not through the HTTP cache: file bytes go to the weight store, so a cached copy would be
+        // a second one, and Chromium splices a cached 206 (a model page's header read) into a later
+        // full GET of the same URL, which broke the SHA-256 of every such download.
+        res = await this.fetchFn(url, { headers, signal, redirect: 'follow', cache: 'no-store' });
       } catch (err) {
         if (isAbort(err, signal)) throw new AbortError('Download aborted.');
         throw new Unreachable(`Cannot reach ${new URL(url).origin}: ${describeCause(err)}`);
