@@ -1,10 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { configFromGguf } from '../src/engine/config.ts';
 import { readGguf, type GgufFile } from '../src/engine/formats/gguf.ts';
+import { quantizeRowK } from '../src/engine/formats/kquant.ts';
+import { quantizeRow } from '../src/engine/formats/quant.ts';
 import { bytesSource, readTensorF32 } from '../src/engine/formats/source.ts';
 import { llamaTensors } from '../src/engine/model/weights.ts';
 import { tokenizerFromGguf } from '../src/engine/tokenizer/index.ts';
-import { randomLlamaGguf, storiesTokenizerMetadata, type RandomLlamaOptions } from './randomGguf.ts';
+import { randomLlamaGguf, storiesTokenizerMetadata, type RandomLlamaOptions, type RandomLlamaType } from './randomGguf.ts';
 
 async function random(options: Partial<RandomLlamaOptions> = {}): Promise<{ bytes: Uint8Array; gguf: GgufFile }> {
   const bytes = randomLlamaGguf(await storiesTokenizerMetadata(), options);
@@ -48,6 +50,34 @@ describe('randomLlamaGguf', () => {
     const { gguf } = await random({ type: 'F16' });
     expect(gguf.metadata['general.file_type']).toBe(1);
     for (const tensor of gguf.tensors) expect(tensor.dtype, tensor.name).toBe(tensor.shape.length === 1 ? 'F32' : 'F16');
+  });
+
+  // llama_ftype numbers from llama.h; the K types as llama.cpp's loader names an all-K file.
+  test.each([
+    ['Q8_0', 7],
+    ['Q4_0', 2],
+    ['Q4_1', 3],
+    ['Q5_0', 8],
+    ['Q5_1', 9],
+    ['Q4_K', 15],
+    ['Q5_K', 17],
+    ['Q6_K', 18],
+  ] as [RandomLlamaType, number][])('%s: every matrix in that type, general.file_type %i, norm weights kept F32', async (type, fileType) => {
+    const { gguf } = await random({ type });
+    expect(gguf.metadata['general.file_type']).toBe(fileType);
+    for (const tensor of gguf.tensors) expect(tensor.dtype, tensor.name).toBe(tensor.shape.length === 1 ? 'F32' : type);
+  });
+
+  test('quantized matrices are the F32 model’s values through quantizeRow / quantizeRowK', async () => {
+    const f32 = (await random({ seed: 5 })).gguf;
+    for (const type of ['Q5_1', 'Q4_K'] as const) {
+      const { bytes, gguf } = await random({ seed: 5, type });
+      for (const t of gguf.tensors.filter((t) => t.shape.length === 2)) {
+        const values = await readTensorF32(f32.tensors.find((s) => s.name === t.name)!);
+        const expected = type === 'Q4_K' ? quantizeRowK(type, values) : quantizeRow(type, values);
+        expect(Buffer.compare(bytes.subarray(t.offset, t.offset + t.byteLength), expected), `${type} ${t.name}`).toBe(0);
+      }
+    }
   });
 
   test('tied: no output.weight, and the model says so', async () => {

@@ -9,8 +9,9 @@
 // word, so Q6_K reads go through word_at, which splices two words. No shader-f16: the f16 scales
 // are unpacked from u32 pairs with unpack2x16float.
 //
-// Two entry points share the decoding: `gemv` for decode (one token row at a time) and `gemm` for
-// prefill, which dequantizes a 64-row × 32-deep tile of W into workgroup memory per K step.
+// Three entry points share the decoding: `gemv` for decode (one token row at a time), `gemm` for
+// prefill, which dequantizes a 64-row × 32-deep tile of W into workgroup memory per K step, and
+// `embed`, which gathers rows of a K-quant token embedding (the table is W: no f32 copy exists).
 // KTYPE is an override, so each pipeline keeps only its own type's branch.
 
 struct Params {
@@ -47,6 +48,8 @@ const Q6_K_BYTES: u32 = 210u;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
+// Token ids, read by `embed` alone (its pipeline binds no x).
+@group(0) @binding(4) var<storage, read> ids: array<u32>;
 
 // Byte i of a little-endian word sits at bit 8i; these pick the four bytes (and their high nibbles).
 const BYTE_SHIFTS = vec4<u32>(0u, 8u, 16u, 24u);
@@ -346,5 +349,35 @@ fn gemm(
         y[idx] = v;
       }
     }
+  }
+}
+
+// ---- embed ---------------------------------------------------------------------------------
+
+// y[i, k] = W[ids[i], k] for i < m, k < K, with N the rows of the table: a token embedding kept in
+// its K-quant type, each run of eight decoded by dequant8. One invocation per run, numbered
+// token-major and split across x and y by the host like gemv's workgroups. An id ≥ N writes a
+// zero row, as embedding.wgsl does.
+@compute @workgroup_size(WG)
+fn embed(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let runs = p.K / 8u;
+  let j = (wg.y * nwg.x + wg.x) * WG + li;
+  if (j >= p.m * runs) {
+    return;
+  }
+  let token = j / runs;
+  let k = 8u * (j % runs);
+  let id = ids[token];
+  var v: array<vec4<f32>, 2>;
+  if (id < p.N) {
+    v = dequant8(id, k);
+  }
+  let base = token * p.K + k;
+  for (var i = 0u; i < 8u; i++) {
+    y[base + i] = v[i / 4u][i % 4u];
   }
 }

@@ -3,9 +3,10 @@
 // src/engine/formats/quant.ts, chosen by TYPE. Weights are dequantized in registers, eight at
 // a time (`weights8`), and never written back anywhere as f32.
 //
-// Two entry points share the decoding: `gemv` for decode (the layout of gemv.wgsl: lanes of
-// a row stride along it, then a tree reduction) and `gemm` for prefill (the 4×4 register
-// tiling of gemm.wgsl, with each K step of w dequantized into workgroup memory).
+// Three entry points share the decoding: `gemv` for decode (the layout of gemv.wgsl: lanes of
+// a row stride along it, then a tree reduction), `gemm` for prefill (the 4×4 register
+// tiling of gemm.wgsl, with each K step of w dequantized into workgroup memory), and `embed`,
+// which gathers rows of a packed token embedding (the table is w, so no f32 copy of it exists).
 //
 // The bytes are read as u32 words. Rows are not padded, and Q4_0, Q5_0 and Q8_0 blocks are
 // 18, 22 and 34 bytes long, so a block, and a field inside it, may start in the middle of a
@@ -50,6 +51,8 @@ const TILE_K = 32u;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
+// Token ids, read by `embed` alone (its pipeline binds no x).
+@group(0) @binding(4) var<storage, read> ids: array<u32>;
 
 struct Eight {
   lo: vec4<f32>,
@@ -288,5 +291,34 @@ fn gemm(
         y[idx] = v;
       }
     }
+  }
+}
+
+// y[i, k] = w[ids[i], k] for i < m, k < K, with N the rows of the table: a token embedding kept
+// in its packed type. One invocation per eight values, numbered token-major and split across x
+// and y by the host like gemv's workgroups. An id ≥ N writes a zero row, as embedding.wgsl does.
+@compute @workgroup_size(WG)
+fn embed(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let eights = (p.K + 7u) / 8u;
+  let j = (wg.y * nwg.x + wg.x) * WG + li;
+  if (j >= p.m * eights) {
+    return;
+  }
+  let token = j / eights;
+  let g = j % eights;
+  let id = ids[token];
+  var v = Eight(vec4<f32>(0.0), vec4<f32>(0.0));
+  if (id < p.N) {
+    v = weights8(id, g);
+  }
+  // An F16/BF16 row may end inside the group: the values past K belong to the next row.
+  let base = token * p.K + g * 8u;
+  let count = min(8u, p.K - g * 8u);
+  for (var i = 0u; i < count; i++) {
+    y[base + i] = select(v.hi[i % 4u], v.lo[i % 4u], i < 4u);
   }
 }

@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import { BrowserRouter, Route, Routes } from 'react-router-dom';
 import { ChatPage } from './ChatPage.tsx';
 import { EmbedPage } from './EmbedPage.tsx'; // embeds
@@ -11,6 +12,9 @@ import { SpacePage } from './SpacePage.tsx'; // spaces
 import { SpacesPage } from './SpacesPage.tsx'; // spaces
 import { StoragePage } from './StoragePage.tsx';
 
+// Lazy: the page bundles every saved result in bench/results.
+const BenchPage = lazy(() => import('./BenchPage.tsx').then((m) => ({ default: m.BenchPage })));
+
 export function App() {
   return (
     <BrowserRouter>
@@ -23,6 +27,14 @@ export function App() {
           <Route path="storage" element={<StoragePage />} />
           <Route path="settings" element={<SettingsPage />} />
           <Route path="models" element={<ModelsPage />} />
+          <Route
+            path="bench"
+            element={
+              <Suspense>
+                <BenchPage />
+              </Suspense>
+            }
+          />
 
           {/* Spaces: /spaces and /spaces/:owner/:name go here. Static segments outrank the
               dynamic model route below, and ModelPage refuses reserved owners ('spaces', 'hub',

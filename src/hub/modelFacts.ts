@@ -2,11 +2,11 @@
 // files' headers with range requests: the model page shows what a download would cost and
 // whether it fits this device before a byte of weights is fetched. No DOM.
 import { configFromGguf, configFromHf, type ModelConfig } from '../engine/config.ts';
-import { elementCount, isLoadableDtype } from '../engine/formats/dtype.ts';
+import { elementCount } from '../engine/formats/dtype.ts';
 import { readGguf, type GgufValue } from '../engine/formats/gguf.ts';
 import { readSafetensors, readShardedSafetensors } from '../engine/formats/safetensors.ts';
 import type { ByteSource, TensorInfo } from '../engine/formats/source.ts';
-import { gpuWeightBytes, llamaTensors } from '../engine/model/weights.ts';
+import { gpuWeightBytes, llamaTensors, weightStorage } from '../engine/model/weights.ts';
 import { pickChatTemplate } from '../engine/tokenizer/chatTemplate.ts';
 import { ggufTokenizerFiles } from '../engine/tokenizer/fromGguf.ts';
 import { CorruptFileError, InvalidArgumentError, PocketHubError } from '../protocol/errors.ts';
@@ -180,11 +180,14 @@ function check(o: Opened): { unsupported?: string; uploaded: TensorInfo[] } {
     return { unsupported: reasonOf(err), uploaded: o.tensors };
   }
   const ropeScaled = o.config.ropeScaling !== undefined || o.tensors.some((t) => t.name === 'rope_freqs.weight');
-  const unloadable = uploaded.find((t) => !isLoadableDtype(t.dtype));
-  const unsupported = ropeScaled
-    ? `${o.architecture} uses Llama 3 RoPE scaling, which Pocket Hub does not run yet.`
-    : (o.tokenizerProblem ??
-      (unloadable ? `Tensor ${unloadable.name} is ${unloadable.dtype}; Pocket Hub loads F32, F16 and BF16 weights for now.` : undefined));
+  let unsupported = ropeScaled ? `${o.architecture} uses Llama 3 RoPE scaling, which Pocket Hub does not run yet.` : o.tokenizerProblem;
+  if (unsupported === undefined) {
+    try {
+      for (const t of uploaded) weightStorage(t);
+    } catch (err) {
+      unsupported = reasonOf(err);
+    }
+  }
   return { unsupported, uploaded };
 }
 

@@ -59,7 +59,7 @@ async function readError(name: string, bytes: Uint8Array): Promise<Error> {
   throw new Error('readGguf accepted a broken file');
 }
 
-const smallModel: GgufInput = {
+const smallModel = {
   metadata: {
     'general.architecture': { type: 'string', value: 'llama' },
     'llama.block_count': { type: 'u32', value: 1 },
@@ -69,7 +69,7 @@ const smallModel: GgufInput = {
     { name: 'blk.0.attn_q.weight', dtype: 'F16', shape: [2, 4], data: Float32Array.of(1, -2, 0.5, 65504, 2 ** -24, -0, 3, 7) },
     { name: 'output_norm.weight', dtype: 'F32', shape: [4], data: Float32Array.of(1, 2, 3, 4) },
   ],
-};
+} satisfies GgufInput;
 
 describe('readGguf on real files', () => {
   it('reads stories260K.gguf: v3 llama, row-major shapes, F32 data equal to the llama2.c checkpoint', async () => {

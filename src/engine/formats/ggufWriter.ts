@@ -1,5 +1,7 @@
-import { f32ToF16 } from './dtype.ts';
+import { elementCount, f32ToF16 } from './dtype.ts';
 import { GgufType, ggmlTypeId } from './gguf.ts';
+import { isKType, kquantByteLength, QK_K, type KType } from './kquant.ts';
+import { PACKED_TYPES, packedBytes, type PackedType } from './quant.ts';
 
 export type GgufScalarType = 'u8' | 'i8' | 'u16' | 'i16' | 'u32' | 'i32' | 'u64' | 'i64' | 'f32' | 'f64' | 'bool' | 'string';
 type Scalar = number | bigint | boolean | string;
@@ -11,13 +13,27 @@ export type GgufTypedValue =
   | { type: 'array'; itemType: 'array'; value: GgufTypedArray[] };
 export type GgufTypedArray = Extract<GgufTypedValue, { type: 'array' }>;
 
-export interface GgufTensorInput {
+/** Values the writer encodes: F32 as they are, F16 rounded to nearest even. */
+export interface GgufValuesInput {
   name: string;
   dtype: 'F32' | 'F16';
   /** Row-major, outermost first, as readGguf returns it. */
   shape: number[];
   data: Float32Array;
 }
+
+/** The ggml types whose layout the writer can check a pre-encoded tensor against. */
+export type GgufEncodedType = 'F32' | PackedType | KType;
+
+/** A tensor already in its ggml type (quantizeRow / quantizeRowK output), written byte for byte. */
+export interface GgufEncodedInput {
+  name: string;
+  dtype: GgufEncodedType;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+export type GgufTensorInput = GgufValuesInput | GgufEncodedInput;
 
 export interface GgufInput {
   metadata: Record<string, GgufTypedValue>;
@@ -125,8 +141,22 @@ class ByteWriter {
   }
 }
 
+/** A pre-encoded tensor's bytes, once they are checked to be whole rows of whole blocks of its type. */
+function checkedBytes(t: GgufEncodedInput): Uint8Array {
+  const count = elementCount(t.shape);
+  // ggml's rows run along the innermost dimension, the last of this shape.
+  const row = t.shape.at(-1) ?? 1;
+  const block = t.dtype === 'F32' ? 1 : isKType(t.dtype) ? QK_K : PACKED_TYPES[t.dtype].blockElements;
+  const what = `writeGguf: tensor '${t.name}' (${t.dtype}[${t.shape.join(', ')}])`;
+  if (row % block !== 0) throw new RangeError(`${what}: rows of ${row} values are not whole blocks of ${block}`);
+  const need = t.dtype === 'F32' ? count * 4 : isKType(t.dtype) ? kquantByteLength(t.dtype, count) : (count / row) * packedBytes(t.dtype, row);
+  if (t.bytes.length !== need) throw new RangeError(`${what}: ${t.bytes.length} bytes given, ${need} needed`);
+  return t.bytes;
+}
+
 function encodeTensor(t: GgufTensorInput): Uint8Array {
-  const count = t.shape.reduce((n, d) => n * d, 1);
+  if ('bytes' in t) return checkedBytes(t);
+  const count = elementCount(t.shape);
   if (t.data.length !== count) {
     throw new RangeError(`writeGguf: tensor '${t.name}' has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
   }

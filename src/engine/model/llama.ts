@@ -5,15 +5,18 @@ import type { KernelOp } from '../../gpu/kernel.ts';
 import { createAttention } from '../../gpu/kernels/attention.ts';
 import { createArgmax } from '../../gpu/kernels/argmax.ts';
 import { createEmbedding } from '../../gpu/kernels/embedding.ts';
-import { createGemm, type MatmulDyn } from '../../gpu/kernels/gemm.ts';
+import { createPackedEmbedding } from '../../gpu/kernels/embeddingPacked.ts';
+import { createGemm, type MatmulDyn, type MatmulOptions } from '../../gpu/kernels/gemm.ts';
+import { createPackedGemm } from '../../gpu/kernels/gemmPacked.ts';
 import { createGemv } from '../../gpu/kernels/gemv.ts';
+import { createPackedGemv } from '../../gpu/kernels/gemvPacked.ts';
+import { createKQuantGemm, createKQuantGemv } from '../../gpu/kernels/kquantMatmul.ts';
 import { createRmsnorm } from '../../gpu/kernels/rmsnorm.ts';
 import { createRope } from '../../gpu/kernels/rope.ts';
 import { createSwiglu } from '../../gpu/kernels/swiglu.ts';
 import type { ModelConfig } from '../config.ts';
-import { elementCount } from '../formats/dtype.ts';
 import type { TensorInfo } from '../formats/source.ts';
-import { gpuWeightBytes, inFileOrder, uploadTensor, type LlamaTensors } from './weights.ts';
+import { gpuWeightBytes, inFileOrder, uploadWeight, weightStorage, type LlamaTensors, type WeightStorage } from './weights.ts';
 
 export type RopeMode = 'adjacent' | 'halves';
 
@@ -32,14 +35,25 @@ export interface LlamaOptions {
 
 /** A linear layer has a tiled GEMM for prefill and a GEMV for single-token decode, bound to the same buffers. */
 interface Linear {
-  gemm: KernelOp<{ m: number; xRowOffset?: number; yRowOffset?: number }>;
-  gemv: KernelOp<{ m: number; xRowOffset?: number; yRowOffset?: number }>;
+  gemm: KernelOp<MatmulDyn>;
+  gemv: KernelOp<MatmulDyn>;
 }
 
-type Dyn = { m: number; xRowOffset?: number; yRowOffset?: number };
-
-function encodeLinear(pass: GPUComputePassEncoder, linear: Linear, dyn: Dyn): void {
+function encodeLinear(pass: GPUComputePassEncoder, linear: Linear, dyn: MatmulDyn): void {
   (dyn.m === 1 ? linear.gemv : linear.gemm).encode(pass, dyn);
+}
+
+/** The GEMM or GEMV that reads a weight where it lives: f32, or its packed file bytes. */
+function createMatmul(gpu: Gpu, kernel: 'gemm' | 'gemv', storage: WeightStorage, o: MatmulOptions): KernelOp<MatmulDyn> {
+  const gemm = kernel === 'gemm';
+  switch (storage.kind) {
+    case 'f32':
+      return (gemm ? createGemm : createGemv)(gpu, o);
+    case 'packed':
+      return (gemm ? createPackedGemm : createPackedGemv)(gpu, { ...o, type: storage.type });
+    case 'kquant':
+      return (gemm ? createKQuantGemm : createKQuantGemv)(gpu, { ...o, type: storage.type });
+  }
 }
 
 interface Layer {
@@ -76,8 +90,12 @@ export class LlamaModel {
   private readonly outputNorm: KernelOp<{ m: number; rowOffset?: number }>;
   private readonly lmHead: Linear;
   private readonly argmax: KernelOp<{ rowOffset?: number }>;
-  /** What the every-row LM head of `forwardAll` binds: the normed activations and the output weight. */
-  private readonly lmHeadInput: { normed: GPUBuffer; weight: GPUBuffer; label: string };
+  /**
+   * What the every-row LM head of `forwardAll` binds: the normed activations and the output
+   * weight, with how it is stored. Not the TensorInfo: that would keep its file source (and the
+   * stored chunk the source holds) alive for as long as the model.
+   */
+  private readonly lmHeadInput: { normed: GPUBuffer; weight: GPUBuffer; storage: WeightStorage; label: string };
   /**
    * The LM head over every row of a chunk and its [maxBatch, vocab] logits, made on the first
    * `forwardAll`: only scoring needs them, and with a large vocabulary they take tens of MiB
@@ -112,10 +130,9 @@ export class LlamaModel {
     };
     const linear = (x: GPUBuffer, t: TensorInfo, y: GPUBuffer, accumulate = false): Linear => {
       const [N, K] = t.shape;
-      return {
-        gemm: track(createGemm(gpu, { x, w: w(t), y, K, N, accumulate, label: t.name })),
-        gemv: track(createGemv(gpu, { x, w: w(t), y, K, N, accumulate, label: t.name })),
-      };
+      const storage = weightStorage(t);
+      const o = { x, w: w(t), y, K, N, accumulate, label: t.name };
+      return { gemm: track(createMatmul(gpu, 'gemm', storage, o)), gemv: track(createMatmul(gpu, 'gemv', storage, o)) };
     };
 
     this.ids = scratch('ids', maxBatch);
@@ -130,7 +147,12 @@ export class LlamaModel {
     this.logits = scratch('logits', c.vocabSize);
     this.argmaxOut = scratch('argmax', 1);
 
-    this.embed = track(createEmbedding(gpu, { ids: this.ids, table: w(tensors.embedding), out: x, D: c.hiddenSize, V: c.vocabSize }));
+    // A packed table is gathered and decoded in one kernel: no f32 copy of it is ever made.
+    const embedding = { ids: this.ids, table: w(tensors.embedding), out: x, D: c.hiddenSize, V: c.vocabSize, label: tensors.embedding.name };
+    const embeddingStorage = weightStorage(tensors.embedding);
+    this.embed = track(
+      embeddingStorage.kind === 'f32' ? createEmbedding(gpu, embedding) : createPackedEmbedding(gpu, { ...embedding, type: embeddingStorage.type }),
+    );
     this.layers = tensors.layers.map((t, i) => {
       const kCache = scratch(`k_cache.${i}`, contextLength * kvDim);
       const vCache = scratch(`v_cache.${i}`, contextLength * kvDim);
@@ -158,7 +180,7 @@ export class LlamaModel {
     this.outputNorm = track(createRmsnorm(gpu, { x, weight: w(tensors.outputNorm), out: xn, D: c.hiddenSize, eps: c.rmsNormEps }));
     const head = tensors.output ?? tensors.embedding;
     this.lmHead = linear(xn, head, this.logits);
-    this.lmHeadInput = { normed: xn, weight: w(head), label: `${head.name} all rows` };
+    this.lmHeadInput = { normed: xn, weight: w(head), storage: weightStorage(head), label: `${head.name} all rows` };
     this.argmax = track(createArgmax(gpu, { logits: this.logits, out: this.argmaxOut, N: c.vocabSize }));
 
     this.buffers = [...weights.values(), ...owned];
@@ -170,13 +192,15 @@ export class LlamaModel {
   static async create(gpu: Gpu, config: ModelConfig, tensors: LlamaTensors, options: LlamaOptions): Promise<LlamaModel> {
     checkShapes(config, tensors);
     const all = [tensors.embedding, tensors.outputNorm, ...(tensors.output ? [tensors.output] : []), ...tensors.layers.flatMap((l): TensorInfo[] => Object.values(l))];
+    // Refuses a type the kernels cannot read before a byte is uploaded.
+    for (const t of all) weightStorage(t);
     checkLimits(gpu, all, config, options.contextLength);
     const total = all.reduce((sum, t) => sum + gpuWeightBytes(t), 0);
     let loaded = 0;
     const weights = new Map<string, GPUBuffer>();
     try {
       for (const t of inFileOrder(all)) {
-        weights.set(t.name, await uploadTensor(gpu, t));
+        weights.set(t.name, await uploadWeight(gpu, t));
         loaded += gpuWeightBytes(t);
         options.onUpload?.(loaded, total);
       }
@@ -228,9 +252,9 @@ export class LlamaModel {
         `Scoring needs the logits of ${this.maxBatch} positions over ${vocabSize} tokens (${(bytes / 2 ** 20).toFixed(0)} MiB) in one buffer, but this GPU binds at most ${(limit / 2 ** 20).toFixed(0)} MiB.`,
       );
     const logits = createStorage(this.gpu, 'logits_all', bytes);
-    const { normed, weight, label } = this.lmHeadInput;
+    const { normed, weight, storage, label } = this.lmHeadInput;
     try {
-      const lmHead = createGemm(this.gpu, { x: normed, w: weight, y: logits, K: hiddenSize, N: vocabSize, label });
+      const lmHead = createMatmul(this.gpu, 'gemm', storage, { x: normed, w: weight, y: logits, K: hiddenSize, N: vocabSize, label });
       this.allRows = { logits, lmHead };
       return this.allRows;
     } catch (err) {

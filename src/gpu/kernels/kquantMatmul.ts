@@ -14,7 +14,7 @@ export interface KQuantMatmulOptions extends MatmulOptions {
 }
 
 /** The shader's KTYPE override. */
-const KTYPE: Record<KType, number> = { Q4_K: 4, Q5_K: 5, Q6_K: 6 };
+export const KTYPE: Readonly<Record<KType, number>> = { Q4_K: 4, Q5_K: 5, Q6_K: 6 };
 
 /** gemv: invocations per workgroup. */
 const WG = 256;

@@ -1,0 +1,38 @@
+import type { Gpu } from '../gpu/device.ts';
+import { PipelineCache } from '../gpu/pipelines.ts';
+import { WebGPUUnavailableError } from '../protocol/errors.ts';
+import type { AdapterFacts } from './types.ts';
+
+/** Limits raised to the adapter's, as createGpu does, so the 1B shapes' weights fit one binding. */
+const LIMITS: (keyof GPUSupportedLimits)[] = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+];
+
+/** Adapter descriptions of CPU implementations of WebGPU. */
+const SOFTWARE = /swiftshader|llvmpipe|lavapipe|software|cpu/i;
+
+/**
+ * The device of createGpu plus `timestamp-query` where the adapter has it: the engine's devices
+ * do not ask for it, and GPU times need it. (createGpu taking a feature list would let this go.)
+ */
+export async function benchGpu(entry: GPU | undefined): Promise<{ gpu: Gpu; facts: AdapterFacts }> {
+  if (!entry) throw new WebGPUUnavailableError('WebGPU is not available here (navigator.gpu is missing).');
+  const adapter = await entry.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new WebGPUUnavailableError('No WebGPU adapter was found.');
+  const requiredLimits: Record<string, number> = {};
+  for (const key of LIMITS) requiredLimits[key] = adapter.limits[key] as number;
+  const timestamps = adapter.features.has('timestamp-query');
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: timestamps ? ['timestamp-query'] : [] });
+  const info = adapter.info;
+  const name = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
+  const software = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean })?.isFallbackAdapter === true || SOFTWARE.test(name);
+  const gpu: Gpu = { device, pipelines: new PipelineCache(device), adapterName: name, lost: device.lost };
+  const userAgent = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent;
+  return { gpu, facts: { name, software, features: [...device.features].sort(), timestamps, userAgent } };
+}

@@ -1,0 +1,46 @@
+// Model facts of quantized GGUFs: the engine runs their types, and the device fit counts the
+// bytes they keep on the GPU (packed matrices, f32 norm vectors), not f32 copies.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { randomLlamaGguf, storiesTokenizerMetadata, RANDOM_LLAMA_DEFAULTS } from '../../scripts/randomGguf.ts';
+import { startHubServer, type HubServer } from '../../test/hubServer.ts';
+import { HubClient } from './client.ts';
+import { modelFacts } from './modelFacts.ts';
+
+const REPO = 'test/random-GGUF';
+let root: string;
+let hub: HubServer;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pocket-hub-quant-facts-'));
+  await mkdir(join(root, REPO), { recursive: true });
+  const tokenizer = await storiesTokenizerMetadata();
+  await writeFile(join(root, REPO, 'random-Q4_K_M.gguf'), randomLlamaGguf(tokenizer, { type: 'Q4_K' }));
+  await writeFile(join(root, REPO, 'random-Q8_0.gguf'), randomLlamaGguf(tokenizer, { type: 'Q8_0', tied: true }));
+  await writeFile(join(root, REPO, 'README.md'), '---\nlibrary_name: gguf\n---\n');
+  hub = await startHubServer({ root });
+});
+
+afterAll(async () => {
+  await hub?.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+// The random model: hidden 256, feed-forward 768, 2 layers, 4 heads of 64 with 2 KV heads, 512 tokens.
+const { hiddenSize: D, intermediateSize: F, layers } = RANDOM_LLAMA_DEFAULTS;
+const perLayer = 2 * D * D + 2 * (D / 2) * D + 3 * F * D;
+const norms = (2 * layers + 1) * D;
+
+test.each([
+  // Q4_K: 144 bytes per 256 values; token_embd, every layer and output.weight.
+  ['random-Q4_K_M.gguf', 'Q4_K_M', 144 / 256, 512 * D + layers * perLayer + 512 * D, F * D],
+  // Q8_0, tied: 34 bytes per 32 values; no output.weight, the embedding is the head.
+  ['random-Q8_0.gguf', 'Q8_0', 34 / 32, 512 * D + layers * perLayer, F * D],
+] as const)('%s runs, and its GPU bytes are its packed matrices plus f32 norms', async (file, quant, bytesPerValue, matrixValues, largest) => {
+  const facts = await modelFacts(new HubClient({ endpoints: [hub.url] }), { hubs: [], repo: REPO, kind: 'model', file });
+  expect(facts).toMatchObject({ supported: true, dtype: quant, parameters: matrixValues + norms });
+  expect(facts.weightGpuBytes).toBe(matrixValues * bytesPerValue + norms * 4);
+  expect(facts.largestBufferBytes).toBe(largest * bytesPerValue);
+});
