@@ -2,12 +2,9 @@
 //   [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--context N] [--json]
 //   [--hub URL] [--revision R] [--file x.gguf] [--cache-dir DIR]
 import { parseArgs } from 'node:util';
-import { isPocketHubError, InvalidArgumentError } from '../protocol/errors.ts';
+import { InvalidArgumentError } from '../protocol/errors.ts';
 import type { GenerateRequest } from '../protocol/index.ts';
-import { Engine } from '../engine/engine.ts';
-import { dawnGpu } from './dawn.ts';
-import { loadFromHub } from './hubLocation.ts';
-import { diskLocation, isOnDisk } from './nodeFiles.ts';
+import { openCliModel, runCli } from './session.ts';
 
 const USAGE = `usage: npm run generate -- --model <file.gguf | model folder | owner/name> --prompt TEXT [options]
   --max-tokens N          new tokens at most (default 256)
@@ -58,16 +55,7 @@ async function main(): Promise<number> {
   }
   if (!values.model || values.prompt === undefined) throw new InvalidArgumentError('--model and --prompt are required.', USAGE);
 
-  const engine = new Engine({ gpu: await dawnGpu() });
-  const loadRequest = { contextLength: number(values.context, 'context', true) };
-  const info = (await isOnDisk(values.model))
-    ? await engine.loadFrom(await diskLocation(values.model), loadRequest)
-    : await loadFromHub(
-        values.model,
-        { hub: values.hub, revision: values.revision, file: values.file, cacheDir: values['cache-dir'], quiet: values.json },
-        (location) => engine.loadFrom(location, loadRequest),
-      );
-  if (!values.json) console.error(`${info.architecture} · ${info.layers} layers · ${info.parameters.toLocaleString('en')} parameters · ${info.adapter}`);
+  const engine = await openCliModel({ ...values, model: values.model }, number(values.context, 'context', true));
 
   const request: GenerateRequest = {
     prompt: values.prompt,
@@ -109,15 +97,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (isPocketHubError(err)) {
-      console.error(`error (${err.name}): ${err.message}`);
-      if (err.hint) console.error(err.hint);
-    } else {
-      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    }
-    process.exit(1);
-  },
-);
+runCli(main);

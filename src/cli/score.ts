@@ -1,14 +1,11 @@
 // npm run score -- --model <.gguf | folder | owner/name> (--text TEXT | --ids 1,2,3) [--top-k K] [--context N] [--json]
 //   [--hub URL] [--revision R] [--file x.gguf] [--cache-dir DIR]
 import { parseArgs } from 'node:util';
-import { isPocketHubError, InvalidArgumentError } from '../protocol/errors.ts';
-import { Engine } from '../engine/engine.ts';
+import { InvalidArgumentError } from '../protocol/errors.ts';
 import { promptIds } from '../engine/generate.ts';
 import { DEFAULT_SCORE_TOP_K, type ScoreResult } from '../engine/score.ts';
 import type { TextTokenizer } from '../engine/tokenizer/index.ts';
-import { dawnGpu } from './dawn.ts';
-import { loadFromHub } from './hubLocation.ts';
-import { diskLocation, isOnDisk } from './nodeFiles.ts';
+import { openCliModel, runCli } from './session.ts';
 
 const USAGE = `usage: npm run score -- --model <file.gguf | model folder | owner/name> (--text TEXT | --ids 1,2,3) [options]
   Feeds the tokens teacher-forced and prints, for every position, the most likely next tokens
@@ -73,16 +70,7 @@ async function main(): Promise<number> {
   const topK = values['top-k'] === undefined ? DEFAULT_SCORE_TOP_K : wholeNumber(values['top-k'], 'top-k');
   const given = values.ids === undefined ? undefined : parseIds(values.ids);
 
-  const engine = new Engine({ gpu: await dawnGpu() });
-  const loadRequest = { contextLength: values.context === undefined ? undefined : wholeNumber(values.context, 'context') };
-  const info = (await isOnDisk(values.model))
-    ? await engine.loadFrom(await diskLocation(values.model), loadRequest)
-    : await loadFromHub(
-        values.model,
-        { hub: values.hub, revision: values.revision, file: values.file, cacheDir: values['cache-dir'], quiet: values.json },
-        (location) => engine.loadFrom(location, loadRequest),
-      );
-  if (!values.json) console.error(`${info.architecture} · ${info.layers} layers · ${info.parameters.toLocaleString('en')} parameters · ${info.adapter}`);
+  const engine = await openCliModel({ ...values, model: values.model }, values.context === undefined ? undefined : wholeNumber(values.context, 'context'));
 
   const tokenizer = engine.tokenizer!;
   const ids = given ?? promptIds(tokenizer, { prompt: values.text });
@@ -92,15 +80,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (isPocketHubError(err)) {
-      console.error(`error (${err.name}): ${err.message}`);
-      if (err.hint) console.error(err.hint);
-    } else {
-      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    }
-    process.exit(1);
-  },
-);
+runCli(main);
