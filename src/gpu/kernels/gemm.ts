@@ -77,16 +77,24 @@ export function createGemm(gpu: Gpu, o: MatmulOptions): KernelOp<MatmulDyn> {
     code,
     constants: { WG_M, WG_N, TILE_K, ACCUMULATE: o.accumulate ? 1 : 0 },
   });
+  return tiledMatmulOp(gpu, o, pipeline, label, TILE_M, TILE_N);
+}
+
+/**
+ * The dispatch every tiled GEMM shares (f32, packed, K-quant): one workgroup per
+ * tileM × tileN block of y, the rows of each call checked against x and y.
+ */
+export function tiledMatmulOp(gpu: Gpu, o: MatmulOptions, pipeline: GPUComputePipeline, label: string, tileM: number, tileN: number): KernelOp<MatmulDyn> {
   const params = new Params(gpu.device, MATMUL_PARAMS, `${label} params`);
   const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.x, o.w, o.y, params.buffer]);
-  const colTiles = Math.ceil(o.N / TILE_N);
+  const colTiles = Math.ceil(o.N / tileN);
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   if (colTiles > maxPerDim) throw new DeviceLimitError(`gemm: N=${o.N} needs ${colTiles} workgroups in x, above the limit of ${maxPerDim}`);
   return {
     label,
     encode(pass, dyn) {
       const { m, xRowOffset, yRowOffset } = checkMatmulRows(o, dyn, 'gemm');
-      const rowTiles = Math.ceil(m / TILE_M);
+      const rowTiles = Math.ceil(m / tileM);
       if (rowTiles > maxPerDim) throw new DeviceLimitError(`gemm: m=${m} needs ${rowTiles} workgroups in y, above the limit of ${maxPerDim}`);
       if (m === 0) return;
       params.write({ m, K: o.K, N: o.N, xRowOffset, yRowOffset });

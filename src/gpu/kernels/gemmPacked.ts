@@ -1,9 +1,7 @@
 import code from '../../../shaders/matmul_packed.wgsl?raw';
-import { DeviceLimitError } from '../../protocol/errors.ts';
 import type { Gpu } from '../device.ts';
-import { bindBuffers, type KernelOp } from '../kernel.ts';
-import { Params } from '../params.ts';
-import { checkMatmulRows, MATMUL_PARAMS, type MatmulDyn } from './gemm.ts';
+import type { KernelOp } from '../kernel.ts';
+import { tiledMatmulOp, type MatmulDyn } from './gemm.ts';
 import { checkPackedMatmulOptions, packedTypeConstants, type PackedMatmulOptions } from './packedWeights.ts';
 
 /** Invocations per workgroup along the rows of y (WG_M) and along its columns (WG_N), as gemm.ts. */
@@ -31,25 +29,5 @@ export function createPackedGemm(gpu: Gpu, o: PackedMatmulOptions): KernelOp<Mat
     entryPoint: 'gemm',
     constants: { ...packedTypeConstants(o.type), WG_M, WG_N, ACCUMULATE: o.accumulate ? 1 : 0 },
   });
-  const params = new Params(gpu.device, MATMUL_PARAMS, `${label} params`);
-  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.x, o.w, o.y, params.buffer]);
-  const colTiles = Math.ceil(o.N / TILE_N);
-  const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
-  if (colTiles > maxPerDim) throw new DeviceLimitError(`gemm: N=${o.N} needs ${colTiles} workgroups in x, above the limit of ${maxPerDim}`);
-  return {
-    label,
-    encode(pass, dyn) {
-      const { m, xRowOffset, yRowOffset } = checkMatmulRows(o, dyn, 'gemm');
-      const rowTiles = Math.ceil(m / TILE_M);
-      if (rowTiles > maxPerDim) throw new DeviceLimitError(`gemm: m=${m} needs ${rowTiles} workgroups in y, above the limit of ${maxPerDim}`);
-      if (m === 0) return;
-      params.write({ m, K: o.K, N: o.N, xRowOffset, yRowOffset });
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(colTiles, rowTiles);
-    },
-    destroy() {
-      params.destroy();
-    },
-  };
+  return tiledMatmulOp(gpu, o, pipeline, label, TILE_M, TILE_N);
 }

@@ -5,7 +5,7 @@ import { createStorage } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
 import { bindBuffers, dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
-import { checkMatmulRows, MATMUL_PARAMS, type MatmulDyn, type MatmulOptions } from './gemm.ts';
+import { checkMatmulRows, MATMUL_PARAMS, tiledMatmulOp, type MatmulDyn, type MatmulOptions } from './gemm.ts';
 import { gemvThreadsPerRow } from './gemv.ts';
 
 /** The matmul contract of createGemm/createGemv with `w` holding K-quant GGUF bytes instead of f32. */
@@ -117,25 +117,5 @@ export function createKQuantGemm(gpu: Gpu, o: KQuantMatmulOptions): KernelOp<Mat
     entryPoint: 'gemm',
     constants: { KTYPE: KTYPE[o.type], WG_M, WG_N, ACCUMULATE: o.accumulate ? 1 : 0 },
   });
-  const params = new Params(gpu.device, MATMUL_PARAMS, `${label} params`);
-  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.x, o.w, o.y, params.buffer]);
-  const colTiles = Math.ceil(o.N / TILE_N);
-  const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
-  if (colTiles > maxPerDim) throw new DeviceLimitError(`gemm: N=${o.N} needs ${colTiles} workgroups in x, above the limit of ${maxPerDim}`);
-  return {
-    label,
-    encode(pass, dyn) {
-      const { m, xRowOffset, yRowOffset } = checkMatmulRows(o, dyn, 'gemm');
-      const rowTiles = Math.ceil(m / TILE_M);
-      if (rowTiles > maxPerDim) throw new DeviceLimitError(`gemm: m=${m} needs ${rowTiles} workgroups in y, above the limit of ${maxPerDim}`);
-      if (m === 0) return;
-      params.write({ m, K: o.K, N: o.N, xRowOffset, yRowOffset });
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(colTiles, rowTiles);
-    },
-    destroy() {
-      params.destroy();
-    },
-  };
+  return tiledMatmulOp(gpu, o, pipeline, label, TILE_M, TILE_N);
 }
