@@ -9,6 +9,7 @@
 //   --swiftshader  Chromium on SwiftShader even where a GPU is present
 //   --no-peers     skip TF.js and onnxruntime-web
 //   --no-e2e       kernels only
+//   --no-kernels   the copy kernel and the end-to-end cases only
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     swiftshader: { type: 'boolean', default: false },
     'no-peers': { type: 'boolean', default: false },
     'no-e2e': { type: 'boolean', default: false },
+    'no-kernels': { type: 'boolean', default: false },
   },
 });
 const mode: BenchMode = values.full ? 'full' : 'quick';
@@ -86,6 +88,7 @@ async function runOnDawn(models: string): Promise<BenchResult> {
     gpu: await dawnGpu(),
     mode,
     runtime: 'dawn',
+    kernels: !values['no-kernels'],
     e2e: specs.map((spec) => ({ spec, open: () => fileSource(join(models, spec.file)) })),
     log: (line) => console.log(line),
   });
@@ -139,7 +142,7 @@ async function runInChromium(models: string): Promise<BenchResult> {
   try {
     const { browser, page } = await launch();
     try {
-      const run: PageRun = { mode, peers: !values['no-peers'], e2e: specs.length > 0 };
+      const run: PageRun = { mode, peers: !values['no-peers'], e2e: specs.length > 0, kernels: !values['no-kernels'] };
       return await page.evaluate((o) => (window as unknown as { pocketBench: PocketBench }).pocketBench.run(o), run);
     } finally {
       await browser.close();

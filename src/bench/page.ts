@@ -4,12 +4,14 @@ import { blobSource } from '../engine/formats/source.ts';
 import { loadPeers } from './peers.ts';
 import { e2eSpecs } from './plan.ts';
 import { runSuite } from './suite.ts';
+import { runWllama } from './wllama.ts';
 import type { BenchMode, BenchResult } from './types.ts';
 
 export interface PageRun {
   mode: BenchMode;
   peers: boolean;
   e2e: boolean;
+  kernels: boolean;
 }
 
 export interface PocketBench {
@@ -39,7 +41,7 @@ window.pocketBench = {
     const { vendor, architecture, device, description } = adapter.info;
     return [vendor, architecture, device, description].filter(Boolean).join(' ') || 'unknown adapter';
   },
-  run(options) {
+  async run(options) {
     const e2e = options.e2e
       ? e2eSpecs(options.mode).map((spec) => ({
           spec,
@@ -51,6 +53,15 @@ window.pocketBench = {
           },
         }))
       : undefined;
-    return runSuite({ gpu: navigator.gpu, mode: options.mode, runtime: 'chromium', loadPeers: options.peers ? loadPeers : undefined, e2e, log });
+    const result = await runSuite({ gpu: navigator.gpu, mode: options.mode, runtime: 'chromium', loadPeers: options.peers && options.kernels ? loadPeers : undefined, kernels: options.kernels, e2e, log });
+    // After ours, so neither run shares the GPU or the cores with the other.
+    if (options.peers) {
+      for (const c of result.e2e) {
+        log(`wllama on ${c.file} …`);
+        c.wllama = await runWllama({ url: `models/${c.file}`, promptTokens: c.promptTokens, decodeTokens: c.decodeTokens });
+        for (const p of c.wllama) log(`${p.backend}: ${p.skipped ?? `prefill ${p.prefillTokensPerSecond?.toFixed(1)} tok/s over ${p.promptTokens} tokens, decode ${p.decodeTokensPerSecond?.toFixed(1)} tok/s`}`);
+      }
+    }
+    return result;
   },
 };

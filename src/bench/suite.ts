@@ -14,15 +14,12 @@ export interface SuiteOptions {
   runtime: BenchResult['runtime'];
   /** Loads the WebGPU peers (browser pages only: they are browser libraries). */
   loadPeers?: (log: (line: string) => void) => Promise<{ peers: Peer[]; status: PeerStatus[] }>;
+  /** False skips the GEMV/GEMM cases (the copy kernel still runs: every share divides by it). */
+  kernels?: boolean;
   /** Random-weight models for the end-to-end decode; none skips it. */
   e2e?: E2eModel[];
   log?: (line: string) => void;
 }
-
-/** Planned in the issue but not measured by this suite, and why. */
-const ALWAYS_PENDING = [
-  'wllama (llama.cpp in the browser) is not wired in; llama.cpp appears through node-llama-cpp on the CPU only.',
-];
 
 /**
  * The whole suite on one device: the copy kernel's bandwidth first (every share divides by it),
@@ -46,7 +43,7 @@ export async function runSuite(o: SuiteOptions): Promise<BenchResult> {
     let seed = 1;
     const gemv: MatmulCase[] = [];
     const gemm: MatmulCase[] = [];
-    for (const shape of config.shapes) {
+    for (const shape of o.kernels === false ? [] : config.shapes) {
       for (const orientation of ORIENTATIONS) {
         for (const type of config.gemvTypes) {
           const c = await matmulCase(ctx, 'gemv', type, shape, orientation, seed++);
@@ -68,9 +65,11 @@ export async function runSuite(o: SuiteOptions): Promise<BenchResult> {
       log(`e2e ${model.spec.file}: prefill ${c.prefillTokensPerSecond.toFixed(1)} tok/s, decode ${c.decodeTokensPerSecond.toFixed(1)} tok/s (${(100 * c.shareOfBound).toFixed(0)}% of bound)`);
       e2e.push(c);
     }
-    const pending = [...ALWAYS_PENDING];
+    const pending: string[] = [];
+    if (o.kernels === false) pending.push('GEMV and GEMM cases: skipped by --no-kernels.');
+    if (o.runtime === 'dawn') pending.push('wllama (llama.cpp in WebAssembly): a browser library, measured by the Chromium run only.');
     if (!o.e2e?.length) pending.push('End-to-end decode: not run here (the Node runner writes the random-weight models).');
-    if (!o.loadPeers) pending.push('WebGPU peers (TF.js, onnxruntime-web): browser libraries, measured by the Chromium run only.');
+    if (!o.loadPeers && o.kernels !== false) pending.push('WebGPU peers (TF.js, onnxruntime-web): browser libraries, measured by the Chromium run only.');
     return {
       schema: 1,
       date,

@@ -108,5 +108,7 @@ describe('bench tables', () => {
 
   test('file names hold the date, runtime and a slug of the adapter', () => {
     expect(resultFileName(result())).toBe('2026-11-23-chromium-google-swiftshader-0xc0de-swiftshader-device-subzero.json');
+    expect(resultFileName({ ...result(), e2e: [] })).toBe('2026-11-23-chromium-google-swiftshader-0xc0de-swiftshader-device-subzero-kernels.json');
+    expect(resultFileName({ ...result(), gemv: [], gemm: [] })).toBe('2026-11-23-chromium-google-swiftshader-0xc0de-swiftshader-device-subzero-e2e.json');
   });
 });

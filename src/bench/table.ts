@@ -1,4 +1,4 @@
-import type { BenchResult, MatmulCase, PeerName, WeightType } from './types.ts';
+import type { BenchResult, LlamaCppPoint, MatmulCase, PeerName, WeightType } from './types.ts';
 
 /** The issue's targets, checked in the summary. */
 export const TARGETS = { gemvShareOfCopy: 0.7, gemmOverFasterPeer: 5, decodeShareOfBound: 0.6 } as const;
@@ -141,7 +141,7 @@ export function formatResult(result: BenchResult): string {
     lines.push(`End to end (random weights, ${result.e2e[0].promptTokens}-token prompt, ${result.e2e[0].decodeTokens} decoded tokens)`, '');
     lines.push(
       ...table(
-        ['model', 'type', 'layers', 'prefill tok/s', 'decode tok/s', 'TTFT ms', 'bound tok/s', 'share of bound', 'GPU', 'JS heap', 'dispatches / tok', 'submits / tok', 'encode ms / tok', 'llama.cpp CPU prefill / decode tok/s'],
+        ['model', 'type', 'layers', 'prefill tok/s', 'decode tok/s', 'TTFT ms', 'bound tok/s', 'share of bound', 'GPU', 'JS heap', 'dispatches / tok', 'submits / tok', 'encode ms / tok', 'llama.cpp CPU prefill / decode tok/s', 'wllama WebGPU prefill / decode tok/s', 'wllama wasm prefill / decode tok/s'],
         result.e2e.map((e) => [
           e.model,
           e.type,
@@ -156,7 +156,9 @@ export function formatResult(result: BenchResult): string {
           sig(e.perToken.dispatches),
           sig(e.perToken.submits),
           sig(e.perToken.encodeMs),
-          !e.llamaCpp ? '—' : e.llamaCpp.skipped ? `n/a (${e.llamaCpp.skipped})` : `${sig(e.llamaCpp.prefillTokensPerSecond!)} / ${sig(e.llamaCpp.decodeTokensPerSecond!)}`,
+          pointCell(e.llamaCpp),
+          pointCell(e.wllama?.[0]),
+          pointCell(e.wllama?.[1]),
         ]),
       ),
       '',
@@ -170,6 +172,13 @@ export function formatResult(result: BenchResult): string {
   const missing = [...unavailable.map((p) => `${PEER_TITLES[p.peer]} could not run here: ${p.unavailable}`), ...result.pending];
   if (missing.length) lines.push('Not measured in this run:', '', ...missing.map((m) => `- ${m}`), '');
   return lines.join('\n');
+}
+
+/** A llama.cpp point as "prefill / decode" tok/s, why it is missing, or a dash when the run had none. */
+function pointCell(p: LlamaCppPoint | undefined): string {
+  if (!p) return '—';
+  if (p.skipped) return `n/a (${p.skipped})`;
+  return `${sig(p.prefillTokensPerSecond!)} / ${sig(p.decodeTokensPerSecond!)}`;
 }
 
 /** The issue's three targets, each met or not (or not measurable in this run). */
@@ -190,8 +199,14 @@ export function targetLines(result: BenchResult): string[] {
   ];
 }
 
-/** `<date>-<adapter>.json`, the adapter reduced to lowercase words joined by dashes. */
+/**
+ * `<date>-<runtime>-<adapter>[-<part>].json`, the adapter reduced to lowercase words joined by
+ * dashes; a run of only the kernels or only the end-to-end cases says so, and does not overwrite
+ * the day's whole run.
+ */
 export function resultFileName(result: BenchResult): string {
   const adapter = result.adapter.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'unknown';
-  return `${result.date.slice(0, 10)}-${result.runtime}-${adapter}.json`;
+  const kernels = result.gemv.length + result.gemm.length > 0;
+  const part = kernels && !result.e2e.length ? '-kernels' : !kernels && result.e2e.length ? '-e2e' : '';
+  return `${result.date.slice(0, 10)}-${result.runtime}-${adapter}${part}.json`;
 }

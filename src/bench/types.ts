@@ -139,6 +139,8 @@ export interface E2eCase {
   perToken: PerTokenCost;
   /** llama.cpp (node-llama-cpp, CPU) on the same file, added by the Node runner. */
   llamaCpp?: LlamaCppPoint;
+  /** wllama (llama.cpp in WebAssembly: its WebGPU backend, then its CPU path) on the same file and prompt, in the same page. */
+  wllama?: LlamaCppPoint[];
 }
 
 /** What one decoded token costs the host, counted on the device the model runs on. */
@@ -154,6 +156,8 @@ export interface PerTokenCost {
 export interface LlamaCppPoint {
   backend: string;
   threads?: number;
+  /** Tokens it prefilled, where that differs from the case's own prompt (wllama takes text). */
+  promptTokens?: number;
   ttftMs?: number;
   prefillTokensPerSecond?: number;
   decodeTokensPerSecond?: number;
