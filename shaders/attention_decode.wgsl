@@ -1,6 +1,7 @@
-// Flash-decoding, pass 1: one query token (at position pos0) attends to keys 0 ..= pos0,
-// split into chunks of tilesPerSplit * TILE keys. A workgroup takes one chunk and HEADS query
-// heads that share one KV head, so each K/V element is read once for all of them, and writes
+// Flash-decoding, pass 1: one query token (at position pos0) attends to keys keyStart ..= pos0
+// (keyStart > 0 under a sliding window), split into chunks of tilesPerSplit * TILE keys. A
+// workgroup takes one chunk and HEADS query heads that share one KV head, so each K/V element is
+// read once for all of them, and writes
 // per head the unnormalised output, running max and sum (online softmax) for
 // attention_reduce.wgsl to combine.
 //
@@ -25,6 +26,11 @@ struct Params {
   nKvHeads: u32,
   tilesPerSplit: u32,
   scale: f32,
+  // Scores become softcap · tanh(score · invSoftcap) when softcap > 0.
+  softcap: f32,
+  invSoftcap: f32,
+  // The first key the query sees: pos0 + 1 − window, or 0.
+  keyStart: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -40,6 +46,17 @@ struct Params {
 // Per head and key of the tile: scores, reduced in place to their max, then probabilities;
 // at the end the threads' shares of each head's sum, reduced the same way.
 var<workgroup> tile: array<f32, HEADS * TILE>;
+
+// tanh with a few ULP of relative error and no overflow (elementwise.wgsl explains the two branches).
+fn tanhStable(y: f32) -> f32 {
+  let a = abs(y);
+  if (a < 0.25) {
+    let z = y * y;
+    return y + y * z * (-1.0 / 3.0 + z * (2.0 / 15.0 + z * (-17.0 / 315.0 + z * (62.0 / 2835.0))));
+  }
+  let e = exp(-2.0 * a);
+  return sign(y) * ((1.0 - e) / (1.0 + e));
+}
 
 // Tree reduction of each head's TILE values in `tile` into its element 0.
 fn reduceTile(t: u32, useMax: bool) {
@@ -63,8 +80,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let kvHead = head0 / (params.nHeads / params.nKvHeads);
   let kvRowStride = params.nKvHeads * HEAD_DIM;
   let kvHeadOffset = kvHead * HEAD_DIM;
-  // The wrapper launches only splits that start at or before pos0, so each sees a key.
-  let keyStart = split * params.tilesPerSplit * TILE;
+  // Splits start at the window's first key, not at a tile boundary, so no split holds a key the
+  // window dropped; the wrapper launches only splits that start at or before pos0, so each sees a key.
+  let keyStart = params.keyStart + split * params.tilesPerSplit * TILE;
   let keyEnd = min(keyStart + params.tilesPerSplit * TILE, params.pos0 + 1u);
 
   var m: array<f32, MAX_HEADS>;
@@ -94,6 +112,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
       }
       for (var g = 0u; g < HEADS; g++) {
         s[g] *= params.scale;
+        if (params.softcap > 0.0) {
+          s[g] = params.softcap * tanhStable(s[g] * params.invSoftcap);
+        }
       }
     }
     for (var g = 0u; g < HEADS; g++) {

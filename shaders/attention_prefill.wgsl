@@ -1,8 +1,10 @@
 // Causal grouped-query attention over the KV cache for a block of query rows, with online
-// softmax. The query heads that share one KV head are flattened into rows
-// row = token * group + headInGroup, so a workgroup takes ROWS such rows of one KV head and
-// every K/V tile it loads serves all of them. Rows are ordered by token, so a block's causal
-// horizon is that of its last token.
+// softmax, optional soft-capping of the scores (Gemma 2) and an optional sliding window: query
+// position p sees keys k with p − window < k ≤ p. The query heads that share one KV head are
+// flattened into rows row = token * group + headInGroup, so a workgroup takes ROWS such rows of
+// one KV head and every K/V tile it loads serves all of them. Rows are ordered by token, so a
+// block's causal horizon is that of its last token, and its window starts where its first
+// token's does.
 //
 // Threads form ROWS rows of LANES. Per KV tile of LANES keys, lane c of row r scores key c;
 // then lane c owns output vec4s c and c + LANES of its row.
@@ -26,6 +28,11 @@ struct Params {
   nHeads: u32,
   nKvHeads: u32,
   scale: f32,
+  // Scores become softcap · tanh(score · invSoftcap) when softcap > 0.
+  softcap: f32,
+  invSoftcap: f32,
+  // Keys per query, counting itself; the wrapper passes at least maxSeq when there is no window.
+  window: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -51,6 +58,22 @@ fn rowOffset(row: u32, kvHead: u32, group: u32) -> u32 {
   return (token * params.nHeads + head) * HEAD_VEC4;
 }
 
+// The first key that query position qPos sees.
+fn windowStart(qPos: u32) -> u32 {
+  return qPos + 1u - min(params.window, qPos + 1u);
+}
+
+// tanh with a few ULP of relative error and no overflow (elementwise.wgsl explains the two branches).
+fn tanhStable(y: f32) -> f32 {
+  let a = abs(y);
+  if (a < 0.25) {
+    let z = y * y;
+    return y + y * z * (-1.0 / 3.0 + z * (2.0 / 15.0 + z * (-17.0 / 315.0 + z * (62.0 / 2835.0))));
+  }
+  let e = exp(-2.0 * a);
+  return sign(y) * ((1.0 - e) / (1.0 + e));
+}
+
 @compute @workgroup_size(ROWS * LANES)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let group = params.nHeads / params.nKvHeads;
@@ -64,6 +87,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   let qOffset = rowOffset(row, kvHead, group);
   let qPos = params.pos0 + row / group;
   let kvEnd = params.pos0 + (min(rowStart + ROWS, nRows) - 1u) / group + 1u;
+  // Keys before the block's first window are never loaded, so rows the window dropped (which a
+  // cache may hold as anything) cannot reach the output even through a zero probability.
+  let kvStart = windowStart(params.pos0 + rowStart / group);
+  let qStart = windowStart(qPos);
   let kvRowStride = params.nKvHeads * HEAD_VEC4;
   let kvHeadOffset = kvHead * HEAD_VEC4;
 
@@ -73,7 +100,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   var lShare = 0.0;
   var acc: array<vec4f, MAX_VEC4_PER_LANE>;
 
-  for (var kv0 = 0u; kv0 < kvEnd; kv0 += LANES) {
+  for (var kv0 = kvStart; kv0 < kvEnd; kv0 += LANES) {
     // Keys at or past kvEnd are unwritten cache rows (maybe NaN): zero them, so that a zero
     // probability times them stays zero.
     workgroupBarrier();
@@ -89,17 +116,22 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     workgroupBarrier();
 
     var s = MASKED;
-    if (kv0 + lane <= qPos) {
+    if (kv0 + lane >= qStart && kv0 + lane <= qPos) {
       var dotQK = 0.0;
       for (var d = 0u; d < HEAD_VEC4; d++) {
         dotQK += dot(q[qOffset + d], kvTile[lane * STRIDE + d]);
       }
       s = dotQK * params.scale;
+      if (params.softcap > 0.0) {
+        s = params.softcap * tanhStable(s * params.invSoftcap);
+      }
     }
     pTile[r * LANES + lane] = s;
     workgroupBarrier();
 
-    // Key 0 is visible to every row and comes first, so m is finite from the first tile on.
+    // A block's tokens are at most ROWS − 1 < LANES positions apart, so every row's first visible
+    // key (its window start) lies in the block's first tile: m is finite from the first tile on,
+    // and masked scores get e^(MASKED − m) = 0.
     var mNew = m;
     for (var c = 0u; c < LANES; c++) {
       mNew = max(mNew, pTile[r * LANES + c]);

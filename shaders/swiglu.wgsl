@@ -1,17 +1,33 @@
-// Llama's gated feed-forward activation: out[j] = silu(gate[j]) · up[j], with
-// silu(g) = g / (1 + e^(−g)). For g far below zero e^(−g) overflows to +inf and
-// the quotient is a signed zero, which is the right limit, so no clamp is needed.
+// Gated feed-forward activation: out[j] = act(gate[j]) · up[j], with act one of
+//   silu(g) = g / (1 + e^(−g))                                  (Llama, SwiGLU)
+//   gelu_tanh(g) = ½·g·(1 + tanh(u)), u = √(2/π)·(g + 0.044715·g³)  (Gemma, GeGLU)
+// GELU is evaluated as g / (1 + e^(−2u)), the same function since ½(1 + tanh(u)) = 1/(1 + e^(−2u)):
+// it keeps its relative accuracy for negative g, where 1 + tanh(u) cancels. For g far below
+// zero e^(−g) or e^(−2u) overflows to +inf and the quotient is a signed zero, the right limit,
+// so no clamp is needed; g³ overflowing to ±inf gives the same limits.
 
 struct Params {
   count: u32,
 }
 
 override WG: u32 = 256;
+// 0: silu, 1: gelu_tanh.
+override ACTIVATION: u32 = 0u;
+const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+const GELU_COEF: f32 = 0.044715;
 
 @group(0) @binding(0) var<storage, read> gate: array<f32>;
 @group(0) @binding(1) var<storage, read> up: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
+
+fn act(g: f32) -> f32 {
+  if (ACTIVATION == 1u) {
+    let u = SQRT_2_OVER_PI * (g + GELU_COEF * g * g * g);
+    return g / (1.0 + exp(-2.0 * u));
+  }
+  return g / (1.0 + exp(-g));
+}
 
 // The host may split the workgroup count across x and y (maxComputeWorkgroupsPerDimension).
 @compute @workgroup_size(WG)
@@ -22,7 +38,6 @@ fn main(
 ) {
   let j = (wg.y * nwg.x + wg.x) * WG + li;
   if (j < p.count) {
-    let g = gate[j];
-    out[j] = g / (1.0 + exp(-g)) * up[j];
+    out[j] = act(gate[j]) * up[j];
   }
 }

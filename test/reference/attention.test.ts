@@ -9,6 +9,15 @@ describe('ropeRef', () => {
     expect(ropeAngle(3, 2, 8, 10000)).not.toBe(0.03);
   });
 
+  test('a frequency factor divides the f32 inverse frequency: factor 2 at position 2p is position p', () => {
+    expect(ropeAngle(3, 2, 8, 10000, 4)).toBe(Math.fround(3 * Math.fround(Math.fround(0.01) / 4)));
+    const x = [0.5, -1, 2, 3, -0.25, 4, 1, -2];
+    const shape = { m: 1, nHeads: 1, headDim: 8, ropeDim: 8, theta: 10000, mode: 'halves' as const };
+    // Halving a binary float is exact, so both sides form the same f32 angles.
+    expect([...ropeRef(x, { ...shape, pos0: 46, freqFactors: [2, 2, 2, 2] })]).toEqual([...ropeRef(x, { ...shape, pos0: 23 })]);
+    expect([...ropeRef(x, { ...shape, pos0: 46, freqFactors: [1, 1, 1, 1] })]).toEqual([...ropeRef(x, { ...shape, pos0: 46 })]);
+  });
+
   test('position 0 is the identity', () => {
     const x = [0.5, -1, 2, 3, -0.25, 4, 1, -2];
     expect([...ropeRef(x, { m: 1, nHeads: 2, headDim: 4, ropeDim: 4, theta: 10000, mode: 'adjacent', pos0: 0 })]).toEqual(x);
@@ -64,6 +73,28 @@ describe('attentionRef', () => {
     const v = [1, 1, 3, 3, NaN, NaN];
     const out = attentionRef(q, k, v, { ...shape, m: 1, pos0: 1, scale: 0.5 });
     const w = 1 / (1 + Math.exp(0.5));
+    expect(out[0]).toBeCloseTo(1 * w + 3 * (1 - w), 12);
+  });
+
+  test('a window of w keys hides older positions, and their rows are never read', () => {
+    // Query at position 2 with window 2 sees positions 1 and 2 only; position 0 is NaN.
+    const q = [1, 0];
+    const k = [NaN, NaN, 0, 0, 1, 0];
+    const v = [NaN, NaN, 1, 1, 3, 3];
+    const out = attentionRef(q, k, v, { ...shape, m: 1, pos0: 2, window: 2 });
+    const w = 1 / (1 + Math.exp(1));
+    expect(out[0]).toBeCloseTo(1 * w + 3 * (1 - w), 12);
+    // A window of 1 is the query's own value.
+    expect([...attentionRef(q, k, v, { ...shape, m: 1, pos0: 2, window: 1 })]).toEqual([3, 3]);
+  });
+
+  test('softcap bends the scaled scores before the softmax', () => {
+    // Scores 0 and 4·0.5 = 2, capped at 1: 1·tanh(2) instead of 2.
+    const q = [4, 0];
+    const k = [0, 0, 1, 0];
+    const v = [1, 1, 3, 3];
+    const out = attentionRef(q, k, v, { ...shape, m: 1, pos0: 1, scale: 0.5, softcap: 1 });
+    const w = 1 / (1 + Math.exp(Math.tanh(2)));
     expect(out[0]).toBeCloseTo(1 * w + 3 * (1 - w), 12);
   });
 

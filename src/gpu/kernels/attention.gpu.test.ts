@@ -21,6 +21,8 @@ interface Shape {
   nKvHeads: number;
   headDim: number;
   maxSeq: number;
+  softcap?: number;
+  window?: number;
 }
 
 interface Fixture {
@@ -29,12 +31,16 @@ interface Fixture {
   v: Float32Array;
 }
 
-/** Random q for m tokens and a cache whose rows from `filled` on are NaN, as unwritten rows may be. */
-function fixture(s: Shape, m: number, filled: number, seed: number): Fixture {
+/**
+ * Random q for m tokens and a cache whose rows from `filled` on are NaN, as unwritten rows may
+ * be, and so are rows before `hidden`: positions every query's window has dropped, which a
+ * kernel must not read (a zero probability times NaN is NaN).
+ */
+function fixture(s: Shape, m: number, filled: number, seed: number, hidden = 0): Fixture {
   const random = rng(seed);
   const kvRow = s.nKvHeads * s.headDim;
-  const k = randomF32(s.maxSeq * kvRow, random).fill(NaN, filled * kvRow);
-  const v = randomF32(s.maxSeq * kvRow, random).fill(NaN, filled * kvRow);
+  const k = randomF32(s.maxSeq * kvRow, random).fill(NaN, filled * kvRow).fill(NaN, 0, hidden * kvRow);
+  const v = randomF32(s.maxSeq * kvRow, random).fill(NaN, filled * kvRow).fill(NaN, 0, hidden * kvRow);
   return { q: randomF32(m * s.nHeads * s.headDim, random, Q_SCALE), k, v };
 }
 
@@ -63,14 +69,20 @@ async function runAttention(gpu: Gpu, s: Shape, f: Fixture, steps: AttentionDyn[
   });
 }
 
-function check(got: Float32Array, s: Shape, f: Fixture, { m, pos0 }: AttentionDyn): void {
-  const expected = attentionRef(f.q, f.k, f.v, { m, pos0, nHeads: s.nHeads, nKvHeads: s.nKvHeads, headDim: s.headDim, scale: 1 / Math.sqrt(s.headDim) });
-  const mismatch = compare(got, expected, ATOL);
+function reference(s: Shape, f: Fixture, { m, pos0 }: AttentionDyn): Float64Array {
+  const { nHeads, nKvHeads, headDim, softcap, window } = s;
+  return attentionRef(f.q, f.k, f.v, { m, pos0, nHeads, nKvHeads, headDim, scale: 1 / Math.sqrt(headDim), softcap, window });
+}
+
+function check(got: Float32Array, s: Shape, f: Fixture, dyn: AttentionDyn, atol = ATOL): void {
+  const mismatch = compare(got, reference(s, f, dyn), atol);
   expect(mismatch.count, mismatch.table).toBe(0);
 }
 
 const name = (s: Shape, d: AttentionDyn) =>
-  `m ${d.m} at pos0 ${d.pos0}/${s.maxSeq}, ${s.nHeads} heads over ${s.nKvHeads} KV heads, headDim ${s.headDim}`;
+  `m ${d.m} at pos0 ${d.pos0}/${s.maxSeq}, ${s.nHeads} heads over ${s.nKvHeads} KV heads, headDim ${s.headDim}` +
+  (s.window ? `, window ${s.window}` : '') +
+  (s.softcap ? `, softcap ${s.softcap}` : '');
 
 describe('attention prefill (m > 1)', () => {
   const cases: [Shape, AttentionDyn][] = [
@@ -125,4 +137,83 @@ test('one op serves a prompt then decode steps, with new positions each time', a
   const f = fixture(s, 9, 76, 7);
   const results = await runAttention(gpu, s, f, steps);
   steps.forEach((dyn, i) => check(results[i], s, f, dyn));
+});
+
+/**
+ * Soft-capping adds the cap's own error to every score: x·(1/cap) within 1 ULP, the kernels'
+ * tanh within ~10 ULP relative (see elementwise.gpu.test.ts), times cap: |score| ≤ cap = 2 here,
+ * so scores move by up to ~3e-6 more than without a cap, and outputs (weighted means of V in
+ * [−1, 1], |v − out| ≤ 2) by at most twice that in the worst case. 1e-5 covers it; a cap
+ * applied to masked scores (giving them weight e^(−cap)), before the scale, or not at all moves
+ * outputs by 1e-2 or more (checked below against the uncapped reference). Measured: 1.5e-7 in
+ * Chromium and Dawn, since rounding errors of random sign mostly cancel.
+ */
+const SOFTCAP_ATOL = 1e-5;
+// Scores here spread over about ±3, so a cap of 2 bends most of them.
+const CAP = 2;
+
+describe('attention with a sliding window and soft-capping', () => {
+  // Rows before the first query's window are NaN (fixture's `hidden`), so a kernel that read them,
+  // even with zero weight, would fail.
+  const cases: [Shape, AttentionDyn][] = [
+    // Windows narrower than a prefill tile of 16 keys; 8 tokens per block of 16 rows, so later
+    // tokens of a block see fewer keys of its first tiles than its first token does.
+    [{ nHeads: 4, nKvHeads: 2, headDim: 40, maxSeq: 64, window: 7 }, { m: 37, pos0: 20 }],
+    // A window of 21 keys, not a multiple of anything, with 8 heads on one KV head.
+    [{ nHeads: 8, nKvHeads: 1, headDim: 64, maxSeq: 48, window: 21 }, { m: 30, pos0: 9 }],
+    // Window 1: each query sees only itself.
+    [{ nHeads: 4, nKvHeads: 4, headDim: 8, maxSeq: 16, window: 1 }, { m: 6, pos0: 3 }],
+    [{ nHeads: 6, nKvHeads: 2, headDim: 80, maxSeq: 48, window: 13, softcap: CAP }, { m: 19, pos0: 11 }],
+    [{ nHeads: 4, nKvHeads: 2, headDim: 64, maxSeq: 32, softcap: CAP }, { m: 7, pos0: 9 }],
+    // Decode: 300 keys from 1801 in 5 splits of one 64-key tile, the last of 44 keys; splits
+    // must start at the window, since every key before it is NaN.
+    [{ nHeads: 8, nKvHeads: 8, headDim: 8, maxSeq: 2176, window: 300 }, { m: 1, pos0: 2100 }],
+    // Decode with a window that starts inside a tile and holds a single key of the next one.
+    [{ nHeads: 12, nKvHeads: 1, headDim: 8, maxSeq: 200, window: 65 }, { m: 1, pos0: 150 }],
+    [{ nHeads: 4, nKvHeads: 4, headDim: 8, maxSeq: 8, window: 1 }, { m: 1, pos0: 5 }],
+    [{ nHeads: 8, nKvHeads: 1, headDim: 64, maxSeq: 512, softcap: CAP }, { m: 1, pos0: 300 }],
+    [{ nHeads: 8, nKvHeads: 2, headDim: 80, maxSeq: 128, window: 70, softcap: CAP }, { m: 1, pos0: 100 }],
+  ];
+  for (const [s, dyn] of cases) {
+    test(name(s, dyn), async () => {
+      const gpu = await testGpu();
+      const hidden = s.window ? Math.max(0, dyn.pos0 - s.window + 1) : 0;
+      const f = fixture(s, dyn.m, dyn.pos0 + dyn.m, s.headDim * 59 + dyn.m + dyn.pos0, hidden);
+      const [got] = await runAttention(gpu, s, f, [dyn]);
+      check(got, s, f, dyn, s.softcap ? SOFTCAP_ATOL : ATOL);
+      if (s.softcap) {
+        const uncapped = compare(got, reference({ ...s, softcap: undefined }, f, dyn), 1e-2);
+        expect(uncapped.count).toBeGreaterThan(0);
+      }
+    });
+  }
+
+  test('a window wider than the cache is no window, and a gemma-like op serves a prompt then decode steps', async () => {
+    const gpu = await testGpu();
+    const s = { nHeads: 4, nKvHeads: 2, headDim: 32, maxSeq: 96 };
+    const steps = [
+      { m: 9, pos0: 0 },
+      { m: 1, pos0: 9 },
+      { m: 1, pos0: 70 },
+      { m: 5, pos0: 71 },
+    ];
+    const f = fixture(s, 9, 76, 8);
+    const wide = await runAttention(gpu, { ...s, window: 4096 }, f, steps);
+    steps.forEach((dyn, i) => check(wide[i], s, f, dyn));
+    const gemma = { ...s, window: 24, softcap: CAP };
+    const results = await runAttention(gpu, gemma, f, steps);
+    steps.forEach((dyn, i) => check(results[i], gemma, f, dyn, SOFTCAP_ATOL));
+  });
+
+  test('refuses a window or cap that is not positive', async () => {
+    const gpu = await testGpu();
+    await withGpuErrors(gpu, async () => {
+      const buffer = uploadF32(gpu, 'qkv', new Float32Array(16));
+      const s = { q: buffer, kCache: buffer, vCache: buffer, out: buffer, nHeads: 1, nKvHeads: 1, headDim: 4, maxSeq: 4 };
+      expect(() => createAttention(gpu, { ...s, window: 0 })).toThrow(/window/);
+      expect(() => createAttention(gpu, { ...s, window: 2.5 })).toThrow(/window/);
+      expect(() => createAttention(gpu, { ...s, softcap: -1 })).toThrow(/softcap/);
+      buffer.destroy();
+    });
+  });
 });

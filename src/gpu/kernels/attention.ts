@@ -32,12 +32,16 @@ export interface AttentionOptions {
   maxSeq: number;
   /** Defaults to 1/sqrt(headDim). */
   scale?: number;
+  /** Gemma 2: scores (after `scale`) become softcap · tanh(score / softcap) before the softmax. */
+  softcap?: number;
+  /** Sliding window: the query at position p sees keys k with p − window < k ≤ p. */
+  window?: number;
 }
 
 export interface AttentionDyn {
   /** Number of query tokens. */
   m: number;
-  /** Position of query token 0; token i attends to positions 0 ..= pos0+i. */
+  /** Position of query token 0; token i attends to positions 0 ..= pos0+i (or its window of them). */
   pos0: number;
 }
 
@@ -50,16 +54,26 @@ function decodeHeads(group: number): number {
 
 /**
  * Causal grouped-query attention of m query tokens over the KV cache, softmax in f32 with
- * online accumulation. m == 1 runs flash-decoding (the KV range split over several
- * workgroups per head, then a reduce pass); larger m runs the tiled prefill kernel.
+ * online accumulation. m == 1 runs flash-decoding (the KV range, or the window's part of it,
+ * split over several workgroups per head, then a reduce pass); larger m runs the tiled
+ * prefill kernel. Keys before a query's window are never read.
  */
 export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<AttentionDyn> {
   const { q, kCache, vCache, out, nHeads, nKvHeads, headDim, maxSeq } = options;
   const scale = options.scale ?? 1 / Math.sqrt(headDim);
+  const { softcap = 0, window = maxSeq } = options;
   const label = `attention_h${nHeads}_kv${nKvHeads}_hd${headDim}`;
   if (![nHeads, nKvHeads, headDim, maxSeq].every((n) => Number.isInteger(n) && n > 0) || nHeads % nKvHeads !== 0) {
     throw new RangeError(`${label}: nHeads must be a multiple of nKvHeads, all positive integers`);
   }
+  if (options.softcap !== undefined && !(softcap > 0 && Number.isFinite(softcap))) {
+    throw new RangeError(`${label}: softcap ${options.softcap} must be positive and finite`);
+  }
+  if (!Number.isInteger(window) || window < 1) throw new RangeError(`${label}: window ${options.window} must be a positive integer`);
+  // No query sees more than maxSeq keys, so a wider window is none; the clamp also keeps it a u32.
+  const keysSeen = Math.min(window, maxSeq);
+  // 1/softcap rounded once, so that the prefill and decode kernels cap the same score the same way.
+  const capParams = { softcap, invSoftcap: softcap > 0 ? 1 / softcap : 0 };
   if (headDim > MAX_HEAD_DIM || headDim % 4 !== 0) {
     throw new RangeError(`${label}: headDim must be a multiple of 4 up to ${MAX_HEAD_DIM}`);
   }
@@ -81,13 +95,17 @@ export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<A
   const reduce = gpu.pipelines.get({ key: `attention_reduce_hd${headDim}`, code: reduceCode, constants: { HEAD_DIM: headDim } });
 
   const decodeBlocks = nHeads / decodeHeadsPerGroup;
-  const maxSplits = Math.min(Math.ceil(maxSeq / TILE), Math.ceil(DECODE_TARGET_WORKGROUPS / decodeBlocks));
+  const maxSplits = Math.min(Math.ceil(keysSeen / TILE), Math.ceil(DECODE_TARGET_WORKGROUPS / decodeBlocks));
   const partials = createStorage(gpu, `${label}_partials`, maxSplits * nHeads * (headDim + 2) * 4);
 
-  const prefillParams = new Params(device, { m: 'u32', pos0: 'u32', nHeads: 'u32', nKvHeads: 'u32', scale: 'f32' }, `${label}_prefill`);
+  const prefillParams = new Params(
+    device,
+    { m: 'u32', pos0: 'u32', nHeads: 'u32', nKvHeads: 'u32', scale: 'f32', softcap: 'f32', invSoftcap: 'f32', window: 'u32' },
+    `${label}_prefill`,
+  );
   const decodeParams = new Params(
     device,
-    { pos0: 'u32', nHeads: 'u32', nKvHeads: 'u32', tilesPerSplit: 'u32', scale: 'f32' },
+    { pos0: 'u32', nHeads: 'u32', nKvHeads: 'u32', tilesPerSplit: 'u32', scale: 'f32', softcap: 'f32', invSoftcap: 'f32', keyStart: 'u32' },
     `${label}_decode`,
   );
   const reduceParams = new Params(device, { nHeads: 'u32', nSplits: 'u32' }, `${label}_reduce`);
@@ -107,10 +125,11 @@ export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<A
         throw new RangeError(`${label}: q or out is smaller than ${m} rows`);
       }
       if (m === 1) {
-        const tiles = Math.ceil((pos0 + 1) / TILE);
+        const keyStart = pos0 + 1 - Math.min(keysSeen, pos0 + 1);
+        const tiles = Math.ceil((pos0 + 1 - keyStart) / TILE);
         const tilesPerSplit = Math.ceil(tiles / maxSplits);
         const nSplits = Math.ceil(tiles / tilesPerSplit);
-        decodeParams.write({ pos0, nHeads, nKvHeads, tilesPerSplit, scale });
+        decodeParams.write({ pos0, nHeads, nKvHeads, tilesPerSplit, scale, ...capParams, keyStart });
         pass.setPipeline(decode);
         pass.setBindGroup(0, decodeBindings);
         pass.dispatchWorkgroups(nSplits, decodeBlocks);
@@ -119,7 +138,7 @@ export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<A
         pass.setBindGroup(0, reduceBindings);
         pass.dispatchWorkgroups(nHeads);
       } else {
-        prefillParams.write({ m, pos0, nHeads, nKvHeads, scale });
+        prefillParams.write({ m, pos0, nHeads, nKvHeads, scale, ...capParams, window: keysSeen });
         pass.setPipeline(prefill);
         pass.setBindGroup(0, prefillBindings);
         pass.dispatchWorkgroups(Math.ceil((m * group) / PREFILL_ROWS), nKvHeads);

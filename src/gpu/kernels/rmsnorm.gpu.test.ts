@@ -55,6 +55,30 @@ describe('rmsnorm', () => {
     });
   });
 
+  test('in place over rows of one head each, as the q/k norms run, leaving other rows alone', async () => {
+    const gpu = await testGpu();
+    // 3 tokens × 5 heads of headDim 40, from row 2 of a buffer of 19 rows.
+    const D = 40;
+    const m = 15;
+    const rowOffset = 2;
+    const rows = rowOffset + m + 2;
+    const x = randomF32(rows * D, rng(6), 3);
+    const weight = randomF32(D, rng(7), 2);
+    await withGpuErrors(gpu, async () => {
+      const xb = uploadF32(gpu, 'x', x);
+      const wb = uploadF32(gpu, 'weight', weight);
+      const op = createRmsnorm(gpu, { x: xb, weight: wb, out: xb, D, eps });
+      expect(op.label).toBe('rmsnorm_f32_wg256_inplace');
+      runOp(gpu, op, { m, rowOffset });
+      const expected = Float64Array.from(x);
+      expected.set(rmsnorm(x.subarray(rowOffset * D, (rowOffset + m) * D), weight, m, D, eps), rowOffset * D);
+      const r = compare(await readF32(gpu, xb), expected, 0, rtol(D));
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [xb, wb].forEach((b) => b.destroy());
+    });
+  });
+
   test('eps keeps an all-zero row finite', async () => {
     const gpu = await testGpu();
     const D = 67;

@@ -81,6 +81,49 @@ describe('rope', () => {
     });
   }
 
+  // Llama 3's shape of factors: 1 on the fast pairs, 8 on the slow ones, a ramp between. At
+  // positions in the thousands the slow pairs turn by a few hundredths of a radian, so a factor
+  // that multiplied instead of dividing, or that was read per dim instead of per pair, moves
+  // outputs by far more than ATOL.
+  const llama3Factors = (pairs: number) =>
+    Array.from({ length: pairs }, (_, j) => (j < pairs / 4 ? 1 : j >= (3 * pairs) / 4 ? 8 : 1 + (7 * (j - pairs / 4)) / (pairs / 2)));
+  const scaled: (Case & { inPlace: boolean })[] = [
+    { mode: 'halves', m: 5, nHeads: 3, headDim: 40, ropeDim: 40, theta: 500000, pos0: 4000, inPlace: true },
+    { mode: 'adjacent', m: 3, nHeads: 2, headDim: 24, ropeDim: 16, theta: 500000, pos0: 7000, inPlace: false },
+  ];
+  for (const c of scaled) {
+    test(`${c.mode} with frequency factors, ropeDim ${c.ropeDim}/${c.headDim}, ${c.inPlace ? 'in place' : 'copy'}, positions from ${c.pos0}`, async () => {
+      const gpu = await testGpu();
+      const freqFactors = llama3Factors(c.ropeDim / 2);
+      const x = randomF32(c.m * c.nHeads * c.headDim, rng(c.pos0 + c.headDim));
+      const got = await withGpuErrors(gpu, async () => {
+        const xBuf = uploadF32(gpu, 'x', x);
+        const outBuf = c.inPlace ? xBuf : uploadF32(gpu, 'out', new Float32Array(x.length));
+        const op = createRope(gpu, { x: xBuf, out: outBuf, nHeads: c.nHeads, headDim: c.headDim, ropeDim: c.ropeDim, theta: c.theta, mode: c.mode, freqFactors });
+        runOp(gpu, op, { m: c.m, pos0: c.pos0 });
+        const result = await readF32(gpu, outBuf);
+        op.destroy();
+        new Set([xBuf, outBuf]).forEach((b) => b.destroy());
+        return result;
+      });
+      const mismatch = compare(got, ropeRef(x, { ...c, freqFactors }), ATOL);
+      expect(mismatch.count, mismatch.table).toBe(0);
+      // The slowest pair is turned a different amount than without factors, well beyond ATOL.
+      expect(compare(got, ropeRef(x, c), ATOL).count).toBeGreaterThan(0);
+    });
+  }
+
+  test('frequency factors must be one positive number per rotated pair', async () => {
+    const gpu = await testGpu();
+    await withGpuErrors(gpu, async () => {
+      const buf = createStorage(gpu, 'x', 8 * 4);
+      const base = { x: buf, out: buf, nHeads: 1, headDim: 8, ropeDim: 8, theta: 10000, mode: 'adjacent' as const };
+      expect(() => createRope(gpu, { ...base, freqFactors: [1, 1, 1] })).toThrow(/freqFactors/);
+      expect(() => createRope(gpu, { ...base, freqFactors: [1, 1, 0, 1] })).toThrow(/freqFactors/);
+      buf.destroy();
+    });
+  });
+
   test('an in-place rope refuses to move rows', async () => {
     const gpu = await testGpu();
     await withGpuErrors(gpu, async () => {

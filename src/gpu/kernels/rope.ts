@@ -18,6 +18,11 @@ export interface RopeOptions {
   theta: number;
   /** 'adjacent': pairs (2j, 2j+1), GGUF and llama2.c. 'halves': pairs (j, j + ropeDim/2), HF checkpoints. */
   mode: 'adjacent' | 'halves';
+  /**
+   * [ropeDim/2] divisors of each pair's frequency, llama.cpp's `rope_freqs` semantics: pair j
+   * turns by position · invFreq[j] / freqFactors[j] (Llama 3's long-context scaling).
+   */
+  freqFactors?: ArrayLike<number>;
 }
 
 export interface RopeDyn {
@@ -36,6 +41,10 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
   if (headDim % 2 !== 0 || ropeDim % 2 !== 0 || ropeDim <= 0 || ropeDim > headDim) {
     throw new RangeError(`rope: headDim ${headDim} and ropeDim ${ropeDim} must be even with 0 < ropeDim <= headDim`);
   }
+  const { freqFactors } = options;
+  if (freqFactors && (freqFactors.length !== ropeDim / 2 || !Array.from(freqFactors).every((f) => Number.isFinite(f) && f > 0))) {
+    throw new RangeError(`rope: freqFactors needs ${ropeDim / 2} positive finite factors, got ${freqFactors.length}`);
+  }
   const inPlace = x === out;
   const label = `rope_${mode}_${inPlace ? 'inplace' : 'copy'}`;
   const pipeline = gpu.pipelines.get({
@@ -45,9 +54,12 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
     constants: { HALVES: mode === 'halves' ? 1 : 0 },
   });
 
-  // Exactly llama2.c's f32 arithmetic: 1.0f / powf(theta, 2j / (float)ropeDim).
+  // Exactly llama2.c's f32 arithmetic: 1.0f / powf(theta, 2j / (float)ropeDim), then divided
+  // by the pair's factor in f32; dividing by 1 is exact, so no factors gives llama2.c's values.
   const invFreq = new Float32Array(ropeDim / 2);
-  for (let j = 0; j < invFreq.length; j++) invFreq[j] = 1 / Math.fround(Math.pow(theta, Math.fround((2 * j) / ropeDim)));
+  for (let j = 0; j < invFreq.length; j++) {
+    invFreq[j] = Math.fround(1 / Math.fround(Math.pow(theta, Math.fround((2 * j) / ropeDim)))) / (freqFactors?.[j] ?? 1);
+  }
   const invFreqBuffer = uploadF32(gpu, `${label}_inv_freq`, invFreq);
 
   const params = new Params(gpu.device, layout, `${label}_params`);

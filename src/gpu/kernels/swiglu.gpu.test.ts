@@ -62,6 +62,54 @@ describe('swiglu', () => {
     });
   });
 
+  test('gelu_tanh (GeGLU) matches the float64 reference over ragged rows', async () => {
+    const gpu = await testGpu();
+    const random = rng(33);
+    const m = 5;
+    const gScale = 4;
+    const gate = randomF32(m * F, random, gScale);
+    const up = randomF32(m * F, random);
+    await withGpuErrors(gpu, async () => {
+      const gb = uploadF32(gpu, 'gate', gate);
+      const ub = uploadF32(gpu, 'up', up);
+      const ob = uploadF32(gpu, 'out', new Float32Array(m * F + 3).fill(7));
+      const op = createSwiglu(gpu, { gate: gb, up: ub, out: ob, F, activation: 'gelu_tanh' });
+      expect(op.label).toBe('swiglu_gelu_tanh_f32_wg256');
+      runOp(gpu, op, { m });
+      // The kernel computes g / (1 + e^(−2u)). For |g| ≤ 4, |2u| ≤ 11: exp's own bound is
+      // 3 + 2|2u| ULP, and the ~5 roundings in forming 2u shift the exponent by up to 5|2u| ULP
+      // of relative error; the sum, quotient and product add about 4 ULP. That worst case,
+      // ~1e-5, is still 100 times below the gap to erf-GELU (1e-3 relative at g = −2), which
+      // a kernel using the wrong GELU would show. Measured: 12 ULP in Chromium and Dawn.
+      const twoU = 2 * Math.sqrt(2 / Math.PI) * (gScale + 0.044715 * gScale ** 3);
+      const rtol = (3 + 7 * twoU + 4) * EPS32;
+      const r = compare(await readF32(gpu, ob), [...swiglu(gate, up, 'gelu_tanh'), 7, 7, 7], 0, rtol);
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [gb, ub, ob].forEach((b) => b.destroy());
+    });
+  });
+
+  test('gelu_tanh saturates without NaN far from zero', async () => {
+    const gpu = await testGpu();
+    // g³ overflows to ±inf for ±1e30; e^(−2u) overflows for −100 and −1e30 and underflows for 100 and 1e30.
+    const gate = new Float32Array([-100, -1e30, 100, 1e30, 0, -6]);
+    const up = new Float32Array([3, -3, 0.5, 2, 5, 1]);
+    await withGpuErrors(gpu, async () => {
+      const gb = uploadF32(gpu, 'gate', gate);
+      const ub = uploadF32(gpu, 'up', up);
+      const ob = uploadF32(gpu, 'out', new Float32Array(gate.length));
+      const op = createSwiglu(gpu, { gate: gb, up: ub, out: ob, F: gate.length, activation: 'gelu_tanh' });
+      runOp(gpu, op, { m: 1 });
+      // gelu(−6) ≈ −8.4e−11 is checked to the bound above with |2u| ≈ 25; gelu(−100)
+      // underflows to zero or a subnormal a GPU may flush: atol is the smallest normal f32.
+      const r = compare(await readF32(gpu, ob), swiglu(gate, up, 'gelu_tanh'), 2 ** -126, (3 + 7 * 25 + 4) * EPS32);
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [gb, ub, ob].forEach((b) => b.destroy());
+    });
+  });
+
   test('a dispatch split over x and y writes every element once', async () => {
     const gpu = await testGpu();
     const random = rng(32);

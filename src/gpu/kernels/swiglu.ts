@@ -11,16 +11,23 @@ export interface SwigluOptions {
   /** [rows, F] f32. */
   out: GPUBuffer;
   F: number;
+  /** The gate's activation: 'silu' (Llama, the default) or 'gelu_tanh' (Gemma's GeGLU). */
+  activation?: FfnActivation;
   label?: string;
 }
 
-const WG = 256;
+export type FfnActivation = 'silu' | 'gelu_tanh';
 
-/** out[j] = silu(gate[j]) · up[j] for j < m·F. */
+const WG = 256;
+/** Values of the shader's ACTIVATION override. */
+const ACTIVATIONS: Record<FfnActivation, number> = { silu: 0, gelu_tanh: 1 };
+
+/** out[j] = act(gate[j]) · up[j] for j < m·F. */
 export function createSwiglu(gpu: Gpu, o: SwigluOptions): KernelOp<{ m: number }> {
-  const key = `swiglu_f32_wg${WG}`;
+  const activation = o.activation ?? 'silu';
+  const key = activation === 'silu' ? `swiglu_f32_wg${WG}` : `swiglu_${activation}_f32_wg${WG}`;
   const label = o.label ?? key;
-  const pipeline = gpu.pipelines.get({ key, code, constants: { WG } });
+  const pipeline = gpu.pipelines.get({ key, code, constants: { WG, ACTIVATION: ACTIVATIONS[activation] } });
   const params = new Params(gpu.device, { count: 'u32' }, `${label} params`);
   const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.gate, o.up, o.out, params.buffer]);
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
