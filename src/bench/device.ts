@@ -18,8 +18,9 @@ const LIMITS: (keyof GPUSupportedLimits)[] = [
 const SOFTWARE = /swiftshader|llvmpipe|lavapipe|software|cpu/i;
 
 /**
- * The device of createGpu plus `timestamp-query` where the adapter has it: the engine's devices
- * do not ask for it, and GPU times need it. (createGpu taking a feature list would let this go.)
+ * The device of createGpu (with `shader-f16` where the adapter has it, so 16-bit weights take the
+ * f16 kernels as in the engine) plus `timestamp-query` where the adapter has it: the engine's
+ * devices do not ask for it, and GPU times need it.
  */
 export async function benchGpu(entry: GPU | undefined): Promise<{ gpu: Gpu; facts: AdapterFacts }> {
   if (!entry) throw new WebGPUUnavailableError('WebGPU is not available here (navigator.gpu is missing).');
@@ -28,7 +29,8 @@ export async function benchGpu(entry: GPU | undefined): Promise<{ gpu: Gpu; fact
   const requiredLimits: Record<string, number> = {};
   for (const key of LIMITS) requiredLimits[key] = adapter.limits[key] as number;
   const timestamps = adapter.features.has('timestamp-query');
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: timestamps ? ['timestamp-query'] : [] });
+  const requiredFeatures = (['timestamp-query', 'shader-f16'] as const).filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info;
   const name = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
   const software = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean })?.isFallbackAdapter === true || SOFTWARE.test(name);

@@ -2,10 +2,9 @@ import { createStorage, uploadF32 } from '../gpu/buffers.ts';
 import type { Gpu } from '../gpu/device.ts';
 import type { KernelOp } from '../gpu/kernel.ts';
 import { createGemm, type MatmulDyn, type MatmulOptions } from '../gpu/kernels/gemm.ts';
-import { createPackedGemm } from '../gpu/kernels/gemmPacked.ts';
 import { createGemv } from '../gpu/kernels/gemv.ts';
-import { createPackedGemv } from '../gpu/kernels/gemvPacked.ts';
 import { createKQuantGemm, createKQuantGemv, uploadKQuantWeight } from '../gpu/kernels/kquantMatmul.ts';
+import { createPackedMatmul } from '../gpu/kernels/matmulF16.ts';
 import { uploadPackedWeight } from '../gpu/kernels/packedWeights.ts';
 import { isKType, K_TYPES, kquantByteLength, quantizeRowK } from '../engine/formats/kquant.ts';
 import { packedBytes, PACKED_TYPES, quantizeRow } from '../engine/formats/quant.ts';
@@ -82,7 +81,7 @@ function uploadWeight(gpu: Gpu, label: string, w: HostWeight): GPUBuffer {
 function createMatmul(gpu: Gpu, kernel: 'gemv' | 'gemm', type: WeightType, o: MatmulOptions): KernelOp<MatmulDyn> {
   if (type === 'F32') return kernel === 'gemv' ? createGemv(gpu, o) : createGemm(gpu, o);
   if (isKType(type)) return kernel === 'gemv' ? createKQuantGemv(gpu, { ...o, type }) : createKQuantGemm(gpu, { ...o, type });
-  return kernel === 'gemv' ? createPackedGemv(gpu, { ...o, type }) : createPackedGemm(gpu, { ...o, type });
+  return createPackedMatmul(gpu, kernel, { ...o, type });
 }
 
 function perCall(t: Timing, calls: number): Timing {

@@ -30,7 +30,9 @@ export async function createGpu(gpu: GPU | undefined = globalThis.navigator?.gpu
   ];
   const requiredLimits: Record<string, number> = {};
   for (const key of wanted) requiredLimits[key] = adapter.limits[key] as number;
-  const device = await adapter.requestDevice({ requiredLimits });
+  // With shader-f16, matmuls over 16-bit weights run in f16 (kernels/matmulF16.ts); without it they stay f32.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info;
   const adapterName = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
   return { device, pipelines: new PipelineCache(device), adapterName, lost: device.lost };
