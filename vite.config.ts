@@ -145,6 +145,97 @@ function sdkModule(): Plugin {
   };
 }
 
+/**
+ * Where the app's hubs may live: huggingface.co and its CDN hosts, any https mirror the user adds
+ * in Settings (src/store/hubEndpoints.ts accepts any https address), and hubs on this machine over
+ * plain http, which Settings accepts for loopback only. A static build cannot know the mirrors, so
+ * the scheme is allowed rather than a host list. `[::1]` is left out: CSP source expressions have
+ * no syntax for IPv6 literals, and Chromium reports one as an invalid source.
+ */
+const HUB_SOURCES = ['https:', 'http://localhost:*', 'http://127.0.0.1:*'];
+
+/**
+ * The production build's Content-Security-Policy (docs/security.md). No inline script and no
+ * eval: every script is a file the build emitted. Nothing the app ships compiles WebAssembly, so
+ * 'wasm-unsafe-eval' stays out (the bench page's wllama is served by the dev server only).
+ */
+const CONTENT_SECURITY_POLICY: Record<string, string[]> = {
+  'default-src': ["'self'"],
+  'script-src': ["'self'"],
+  // Stylesheets are files; React's `style` props go through the CSSOM, which CSP does not govern.
+  'style-src': ["'self'"],
+  // Model cards show images from wherever their author put them (Markdown.tsx allows http(s) only).
+  'img-src': ["'self'", ...HUB_SOURCES],
+  // The engine worker reads repos from the hubs; the LFS redirects land on their CDNs.
+  'connect-src': ["'self'", ...HUB_SOURCES],
+  // Static Spaces: their app_file, at its hub, in a sandboxed iframe (src/sdk/StaticSpaceFrame.tsx).
+  'frame-src': ["'self'", ...HUB_SOURCES],
+  // The engine worker and the service worker, both files of the build.
+  'worker-src': ["'self'"],
+  'object-src': ["'none'"],
+  'base-uri': ["'none'"],
+  // Every form of the app is handled by script; none submits anywhere.
+  'form-action': ["'none'"],
+};
+
+const CSP_HEADER_VALUE = Object.entries(CONTENT_SECURITY_POLICY)
+  .map(([directive, sources]) => `${directive} ${sources.join(' ')}`)
+  .join('; ');
+
+/**
+ * Response headers for static hosts that read a `_headers` file (Netlify, Cloudflare Pages), by
+ * path pattern (`*` matches any rest of the path). A policy delivered in a <meta> tag binds the
+ * document only: a worker takes its policy from the headers of its own script, so the scripts get
+ * the same policy as a header. Documents are not listed: the pages carry the <meta>, and a `/*`
+ * rule would also reach static Spaces' pages under /hub/, whose inline scripts are theirs to run.
+ *
+ * No frame-ancestors anywhere: /embed/… and /sdk/host.html must be framable by any site, and
+ * every route is the same index.html (the host's SPA fallback, and the service worker's single
+ * precached copy), so no header can frame /embed/… and refuse /settings.
+ */
+const STATIC_HOST_HEADERS: { path: string; headers: Record<string, string> }[] = [
+  { path: '/*', headers: { 'X-Content-Type-Options': 'nosniff' } },
+  { path: '/assets/*', headers: { 'Content-Security-Policy': CSP_HEADER_VALUE } },
+  { path: '/sw.js', headers: { 'Content-Security-Policy': CSP_HEADER_VALUE } },
+];
+
+function headersFor(pathname: string): Record<string, string> {
+  const matches = STATIC_HOST_HEADERS.filter(({ path }) => (path.endsWith('*') ? pathname.startsWith(path.slice(0, -1)) : pathname === path));
+  return Object.assign({}, ...matches.map((rule) => rule.headers));
+}
+
+/**
+ * The policy in every page of the build, ahead of every script and stylesheet so that it binds
+ * them, and `_headers` for the hosts that read one. The preview
+ * server sends those headers too, so the e2e tests run under them. The dev server stays without
+ * a policy: React Refresh injects an inline script there.
+ */
+function contentSecurityPolicy(): Plugin {
+  return {
+    name: 'pocket-hub:content-security-policy',
+    // `vite preview` resolves its config as a 'serve' command, so the dev server is told apart by isPreview.
+    apply: (_config, env) => env.command === 'build' || env.isPreview === true,
+    transformIndexHtml(html, context) {
+      // Right after the charset, which must come within the page's first 1024 bytes. The policy
+      // has no double quotes, and frame-ancestors and report-uri (ignored in a <meta>) are not in it.
+      const charset = /<meta charset="[^"]*"\s*\/?>/i;
+      if (!charset.test(html)) throw new Error(`${context.filename} has no <meta charset> to put the Content-Security-Policy after`);
+      return html.replace(charset, (tag) => `${tag}\n    <meta http-equiv="Content-Security-Policy" content="${CSP_HEADER_VALUE}" />`);
+    },
+    generateBundle() {
+      const rules = STATIC_HOST_HEADERS.map(({ path, headers }) => [path, ...Object.entries(headers).map(([k, v]) => `  ${k}: ${v}`)].join('\n'));
+      this.emitFile({ type: 'asset', fileName: '_headers', source: `${rules.join('\n')}\n` });
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const pathname = requestPath(req);
+        if (pathname) for (const [name, value] of Object.entries(headersFor(pathname))) res.setHeader(name, value);
+        next();
+      });
+    },
+  };
+}
+
 /** `npm start` prints where the chat page is, next to Vite's own address lines. */
 function printChatUrl(): Plugin {
   return {
@@ -237,7 +328,7 @@ const pwaOptions: Partial<VitePWAOptions> = {
 };
 
 export default defineConfig({
-  plugins: [react(), embeddedHub(), sdkModule(), missingFilesAre404(), printChatUrl(), VitePWA(pwaOptions)],
+  plugins: [react(), embeddedHub(), sdkModule(), missingFilesAre404(), printChatUrl(), contentSecurityPolicy(), VitePWA(pwaOptions)],
   // 'spa' (the default, stated here because deep links such as /chat?model=… rely on it):
   // dev and preview serve index.html for unknown extension-less paths.
   appType: 'spa',

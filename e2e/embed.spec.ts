@@ -71,6 +71,18 @@ test('a Space whose author turned embedding off says so in the embed and tells t
   ]);
 });
 
+test('a full page of the app framed by another site shows only a way out, not its controls', async ({ page }) => {
+  await page.goto(`${SITE}/embed.html?${new URLSearchParams({ embed: '/settings' })}`);
+  const framed = page.frameLocator('#embed');
+  await expect(framed.getByText('This page of Pocket Hub does not run inside another site.')).toBeVisible();
+  const out = framed.getByRole('link', { name: 'Open Pocket Hub in a new tab' });
+  await expect(out).toHaveAttribute('href', `${APP}/settings`);
+  await expect(out).toHaveAttribute('target', '_blank');
+  // Settings would have its hub list and token field; none of it renders.
+  await expect(framed.getByRole('navigation', { name: 'Main' })).toHaveCount(0);
+  await expect(framed.getByRole('textbox')).toHaveCount(0);
+});
+
 test("a model embed shows the model's run widget and reports the visitor's own run to the parent", async ({ page }) => {
   await page.goto(`${SITE}/embed.html?${new URLSearchParams({ embed: `/embed/model/${MODEL}` })}`);
   await expect.poll(() => embedEvents(page)).toEqual([{ origin: APP, data: { type: 'pocket-hub:ready', version: 1, kind: 'model', repo: MODEL } }]);
@@ -141,4 +153,43 @@ test('a static Space runs sandboxed in its own opaque origin and generates throu
   await expect(space.getByRole('article', { name: 'Story' })).toContainText(`Once upon a time${GREEDY_CONTINUATION}`);
   await expect(space.getByRole('status')).toContainText(/^The end · 12 tokens at [\d.]+ tokens\/s$/);
   await expect(space.getByRole('button', { name: 'Start' })).toBeEnabled();
+});
+
+test("a parent's command sent while the visitor's own run holds the engine waits for it, and the embed says so", async ({ page }) => {
+  await page.goto(`${SITE}/embed.html?${new URLSearchParams({ embed: `/embed/model/${MODEL}` })}`);
+  await expect.poll(async () => (await embedEvents(page)).map((e) => e.data.type)).toEqual(['pocket-hub:ready']);
+  const widget = page.frameLocator('#embed').getByRole('region', { name: MODEL });
+  await widget.getByRole('button', { name: 'Load model' }).click();
+  await widget.getByText('Sampling settings').click();
+  // Long enough to still be running when the command arrives; Escape ends it below.
+  await widget.getByLabel('Max new tokens').fill('500');
+  await widget.getByRole('textbox', { name: 'Prompt' }).fill('Once upon a time');
+  await widget.getByRole('button', { name: 'Run' }).click();
+  await expect(widget.getByText(/^Generating · /)).toBeVisible();
+
+  await page.evaluate(() =>
+    (window as unknown as { commandEmbed: (c: unknown) => void }).commandEmbed({ type: 'pocket-hub:generate', prompt: 'Once upon a time', temperature: 0, max_tokens: 12 }),
+  );
+  await expect(widget.getByText('Next in line: the page around this embed.')).toBeVisible();
+  await widget.getByRole('textbox', { name: 'Prompt' }).press('Escape');
+
+  // The visitor's run ends stopped, then the command runs: two 'done' and no "already running" error.
+  await expect.poll(async () => (await embedEvents(page)).filter((e) => e.data.type === 'pocket-hub:done').length).toBe(2);
+  const events = await embedEvents(page);
+  expect(events.filter((e) => e.data.type === 'pocket-hub:error')).toEqual([]);
+  const [visitor, command] = events.filter((e) => e.data.type === 'pocket-hub:done').map((e) => e.data);
+  expect(visitor.reason).toBe('abort');
+  expect(command.reason).toBe('length');
+  expect(command.text).toMatch(new RegExp(`^${GREEDY_CONTINUATION}`));
+  await expect(widget.getByText('Next in line')).toBeHidden();
+});
+
+test("on a page that sends no referrer, the snippet's referrerpolicy or ?parent= still tells the embed its parent", async ({ page }) => {
+  await page.goto(`${SITE}/no-referrer.html`);
+  const heard = () => page.evaluate(() => (window as unknown as { heard: Record<string, string[]> }).heard);
+  await expect.poll(async () => (await heard()).snippet).toEqual(['pocket-hub:ready']);
+  await expect.poll(async () => (await heard()).parent).toEqual(['pocket-hub:ready']);
+  // The bare frame has loaded its widget too, yet posts nothing: it knows of no parent to trust.
+  await expect(page.frameLocator('#bare').getByRole('button', { name: 'Load model' })).toBeVisible();
+  expect((await heard()).bare).toEqual([]);
 });

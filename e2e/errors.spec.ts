@@ -6,7 +6,7 @@ import { BAD_MODELS, BAD_MODELS_PORT } from '../test/badModels.ts';
 const HINTS: Partial<Record<ErrorName, RegExp>> = {
   CorruptFileError: /damaged or not a model file/,
   UnsupportedDtypeError: /weight type is not supported/,
-  UnsupportedArchitectureError: /runs Llama-family models/,
+  UnsupportedArchitectureError: /Pocket Hub runs Llama, Mistral/,
   MissingTokenizerError: /Add tokenizer\.json/,
 };
 

@@ -399,7 +399,9 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     const { start, end } = range ?? { start: 0, end: file.size - 1 };
     const length = Math.max(0, end - start + 1);
     res.writeHead(range ? 206 : 200, {
-      'Content-Type': 'application/octet-stream',
+      // A static Space's app_file renders in an iframe only when served as a page, as the Hub
+      // serves it; every other file stays bytes, which is all the engine reads.
+      'Content-Type': /\.html$/i.test(file.path) ? 'text/html; charset=utf-8' : 'application/octet-stream',
       'Content-Length': length,
       'Accept-Ranges': 'bytes',
       ...(range ? { 'Content-Range': `bytes ${start}-${end}/${file.size}` } : {}),

@@ -5,6 +5,7 @@ import { ConversationList, type ConversationListItem } from '../components/Conve
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
 import { LoadProgressView } from '../components/LoadProgressView.tsx';
 import { ModelSummary } from '../components/ModelSummary.tsx';
+import { EngineQueueNote, useRunWaiting } from '../components/EngineQueueNote.tsx';
 import { RunStats } from '../components/RunStats.tsx';
 import { SamplingPanel } from '../components/SamplingPanel.tsx';
 import { preloadMarkdown, Transcript } from '../components/Transcript.tsx';
@@ -87,6 +88,8 @@ export function ChatPage() {
   }, [chat]);
 
   const running = generation.status !== 'idle';
+  const ticket = generation.status === 'idle' ? undefined : generation.ticket;
+  const waiting = useRunWaiting(ticket) !== undefined;
   // A conversation opened from the list shows at once; its own model may still be replacing the one loaded.
   const canAnswer = loadStatus === 'ready' && !running && (!conversation || conversation.model === url);
   const emptyText = {
@@ -172,12 +175,16 @@ export function ChatPage() {
           onEdit={editTurn}
           onRegenerate={regenerate}
         />
-        <RunStats
-          status={generation.status}
-          tokensPerSecond={generation.status === 'idle' ? undefined : generation.tokensPerSecond}
-          last={lastRun}
-          contextLength={model?.contextLength}
-        />
+        {/* A reply still waiting for the engine has no stats yet; the note says what it waits for. */}
+        {!waiting && (
+          <RunStats
+            status={generation.status}
+            tokensPerSecond={generation.status === 'idle' ? undefined : generation.tokensPerSecond}
+            last={lastRun}
+            contextLength={model?.contextLength}
+          />
+        )}
+        <EngineQueueNote ticket={ticket} />
         <Composer
           value={draft}
           onChange={setDraft}

@@ -5,12 +5,14 @@
 import { useEffect, useState } from 'react';
 import { useParams, useSearchParams } from 'react-router-dom';
 import * as client from '../client/engineClient.ts';
+import { stopAllRuns } from '../client/engineRuns.ts';
 import { RunWidget } from '../components/RunWidget.tsx';
 import { parseSpaceCard, type SpaceCardData } from '../hub/card.ts';
 import { InvalidArgumentError, serializeError, type ModelFacts, type RepoDetails } from '../protocol/index.ts';
 import { hostLoadRequest, appHost } from '../sdk/hostEngine.ts';
 import { EMBED_PROTOCOL_VERSION, embedParentOrigin, parseEmbedCommand, type EmbedEvent } from '../sdk/messages.ts';
 import { chatRequest, completionRequest, type ChatCompletionCreateParams, type CompletionCreateParams } from '../sdk/openai.ts';
+import { cancelLoad } from '../store/actions.ts';
 import { hubsFor, loadHubSettings } from '../store/hubSettings.ts';
 import './embed.css';
 import { embeddedHubUrl } from './models.ts';
@@ -119,8 +121,9 @@ function EmbedView({ kind, repo }: { kind: EmbedKind; repo: string }) {
       if (!command) return;
       if (command.type === 'pocket-hub:stop') {
         for (const cancel of commands) cancel();
-        // Whatever else runs in the embed (the visitor's own run, a Space's) stops too.
-        client.abort();
+        // Whatever else runs in the embed (the visitor's own run, a Space's, a download) stops too.
+        stopAllRuns();
+        cancelLoad();
         return;
       }
       const { params } = command;
@@ -133,7 +136,7 @@ function EmbedView({ kind, repo }: { kind: EmbedKind; repo: string }) {
             : completionRequest({ ...params, model: target } as unknown as CompletionCreateParams);
         // Progress, tokens and the outcome reach the parent through the engine events above,
         // like those of runs started inside the embed; the replies only say when it is over.
-        const cancel = appHost().run({ type: 'generate', model: target, request }, (reply) => {
+        const cancel = appHost().run({ type: 'generate', model: target, request, label: 'the page around this embed' }, (reply) => {
           if (reply.type === 'done' || reply.type === 'error') commands.delete(cancel);
         });
         commands.add(cancel);

@@ -12,7 +12,7 @@ import { formatRelativeTime } from '../components/storageFormat.ts';
 import { parseModelCard } from '../hub/card.ts';
 import { isPocketHubError, MissingFileError, type GpuInfo, type LoadRequest, type ModelFacts, type RepoDetails, type StorageInfo } from '../protocol/index.ts';
 import { HUGGINGFACE, loadHubSettings } from '../store/hubSettings.ts';
-import { cachedWeightBytes, contextChoices, defaultContext, deviceFit } from './deviceFit.ts';
+import { bytesToDownload, contextChoices, defaultContext, deviceFit } from './deviceFit.ts';
 import { DeviceFitPanel } from './DeviceFitPanel.tsx';
 import './hubPages.css';
 import { embeddedHubUrl, modelRequest } from './models.ts';
@@ -221,7 +221,7 @@ function ModelDetails({ repo, details, revision, token, baseRequest, hubParam, t
   const ready = facts.status === 'ready' ? facts.value : undefined;
   const choices = ready ? contextChoices(ready.contextLength) : [];
   const context = contextLength !== undefined && choices.includes(contextLength) ? contextLength : ready ? defaultContext(ready.contextLength) : 0;
-  const cachedBytes = ready && storage ? cachedWeightBytes(storage.models, repo, details.commit, ready.weightFiles) : 0;
+  const cachedBytes = ready && storage ? ready.downloadBytes - bytesToDownload(storage.models, repo, details.commit, ready) : 0;
   const storageEstimate = storage ? { quota: storage.quota, usage: storage.usage } : undefined;
   const chosenFile = file !== undefined && file !== defaultFile ? file : undefined;
   const runRequest: LoadRequest = { ...baseRequest, ...(revision ? { revision } : {}), ...(chosenFile ? { file: chosenFile } : {}) };

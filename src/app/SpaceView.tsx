@@ -8,7 +8,7 @@ import type { SpaceCardData } from '../hub/card.ts';
 import type { ModelFacts, RepoDetails } from '../protocol/index.ts';
 import { StaticSpaceFrame } from '../sdk/StaticSpaceFrame.tsx';
 import { HUGGINGFACE, loadHubSettings } from '../store/hubSettings.ts';
-import { cachedWeightBytes } from './deviceFit.ts';
+import { bytesToDownload } from './deviceFit.ts';
 import { embeddedHubUrl, modelRequest } from './models.ts';
 import { chatLink, hubLabel, modelPagePath } from './repoRoutes.ts';
 import { sdkLabel, spaceApp, type SpaceApp } from './spaces.ts';
@@ -79,8 +79,7 @@ function useSpaceModel(request: ReturnType<typeof modelRequest>): Loaded<SpaceMo
         // Without the store's listing nothing counts as cached.
         storageInfo().catch(() => undefined),
       ]);
-      const cached = storage ? cachedWeightBytes(storage.models, repo, model.commit, facts.weightFiles) : 0;
-      return { facts, download: Math.max(0, facts.downloadBytes - cached) };
+      return { facts, download: storage ? bytesToDownload(storage.models, repo, model.commit, facts) : facts.downloadBytes };
     })().then(
       (value) => live && setState({ status: 'ready', value }),
       (err: unknown) => live && setState({ status: 'failed', error: err instanceof Error ? err : new Error(String(err)) }),
@@ -144,6 +143,7 @@ function DeclarativeSpace({ app, title, embedded }: { app: Extract<SpaceApp, { k
         downloadBytes={model.status === 'ready' ? model.value.download : undefined}
         chatHref={embedded ? undefined : chatLink(app.model)}
         title={embedded ? title : 'Run in your browser'}
+        runLabel={`the Space ${title}`}
       />
     </>
   );

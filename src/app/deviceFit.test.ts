@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { GpuInfo } from '../protocol/index.ts';
-import { cachedWeightBytes, contextChoices, defaultContext, deviceFit, memoryBudget, scratchBytes, type FitFacts } from './deviceFit.ts';
+import { bytesToDownload, cachedWeightBytes, contextChoices, defaultContext, deviceFit, memoryBudget, scratchBytes, type FitFacts } from './deviceFit.ts';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -169,4 +169,14 @@ test('cached bytes count only complete weight files of the same commit', () => {
   expect(cachedWeightBytes(models, 'o/m', 'a'.repeat(40), ['model-Q8_0.gguf'])).toBe(0);
   expect(cachedWeightBytes(models, 'o/m', 'b'.repeat(40), ['model-Q8_0.gguf'])).toBe(1200);
   expect(cachedWeightBytes(models, 'o/other', 'a'.repeat(40), ['model-Q4_K_M.gguf'])).toBe(0);
+});
+
+test('nothing is left to download once every weight file is stored, the tokenizer included', () => {
+  const commit = 'c'.repeat(40);
+  const facts = { weightFiles: ['model.safetensors'], downloadBytes: 8_700_000 };
+  const stored = (complete: boolean) => [{ repo: 'o/m', commit, files: [{ path: 'model.safetensors', size: 6_600_000, complete }] }];
+  // The 2.1 MB tokenizer.json is not listed as a weight file, yet it was stored with them.
+  expect(bytesToDownload(stored(true), 'o/m', commit, facts)).toBe(0);
+  expect(bytesToDownload(stored(false), 'o/m', commit, facts)).toBe(8_700_000);
+  expect(bytesToDownload(stored(true), 'o/m', 'd'.repeat(40), facts)).toBe(8_700_000);
 });

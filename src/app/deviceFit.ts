@@ -194,3 +194,19 @@ export function cachedWeightBytes(
   // of it is stored is not listed per file.
   return (model?.files ?? []).filter((f) => f.complete && wanted.has(f.path)).reduce((sum, f) => sum + f.size, 0);
 }
+
+/**
+ * Bytes a load of this commit still downloads. A load that stored every weight file also stored
+ * the config and tokenizer files beside them, so then nothing is left, however large the
+ * tokenizer; before that, the weight files already complete are all that is known to be stored.
+ */
+export function bytesToDownload(
+  models: Parameters<typeof cachedWeightBytes>[0],
+  repo: string,
+  commit: string,
+  facts: { weightFiles: string[]; downloadBytes: number },
+): number {
+  const stored = models.find((m) => m.repo === repo && m.commit === commit)?.files ?? [];
+  const complete = facts.weightFiles.every((path) => stored.some((f) => f.path === path && f.complete));
+  return complete ? 0 : Math.max(0, facts.downloadBytes - cachedWeightBytes(models, repo, commit, facts.weightFiles));
+}

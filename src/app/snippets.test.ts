@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
-import { appUrl, embedUrl, iframeSnippet, sdkSnippet } from './snippets.ts';
+import { appUrl, embedUrl, iframeSnippet, sdkSnippet, siteOrigin } from './snippets.ts';
+import { embedParentOrigin } from '../sdk/messages.ts';
 
 test('the app URL keeps its base path, so snippets point inside a deployment under a folder', () => {
   expect(appUrl('https://example.org', '/')).toBe('https://example.org/');
@@ -18,10 +19,33 @@ test('the iframe snippet names the embed route and the repo', () => {
       '  title="pocket-hub/stories260K-GGUF on Pocket Hub"',
       '  width="100%" height="520" style="border: 0"',
       '  allow="clipboard-write"',
+      '  referrerpolicy="strict-origin"',
       '  loading="lazy"',
       '></iframe>',
     ].join('\n'),
   );
+});
+
+test('a site named for the snippet becomes ?parent=<origin>, which the embed then talks to', () => {
+  const snippet = iframeSnippet('https://a.example/', 'o/m', 'https://blog.example');
+  const src = /src="([^"]+)"/.exec(snippet)![1];
+  expect(src).toBe('https://a.example/embed/model/o/m?parent=https%3A%2F%2Fblog.example');
+  // The embed's own reading of it wins over any referrer.
+  expect(embedParentOrigin(new URL(src).searchParams.get('parent'), 'https://elsewhere.example/')).toBe('https://blog.example');
+});
+
+test('what the author types as their site is reduced to an http(s) origin, or refused', () => {
+  expect(siteOrigin('blog.example')).toBe('https://blog.example');
+  expect(siteOrigin(' https://blog.example/posts/1?x=2 ')).toBe('https://blog.example');
+  expect(siteOrigin('http://localhost:8080/')).toBe('http://localhost:8080');
+  expect(['', '  ', 'javascript:alert(1)', 'data:text/html,x', 'https://', 'not a site'].map(siteOrigin)).toEqual([
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ]);
 });
 
 test('a hostile repo id cannot leave the iframe attributes', () => {
@@ -29,8 +53,8 @@ test('a hostile repo id cannot leave the iframe attributes', () => {
   expect(snippet).not.toContain('<script>');
   expect(snippet).toContain('src="https://a.example/embed/model/x/%22%3E%3Cscript%3Ealert(1)%3C/script%3E"');
   expect(snippet).toContain('title="x/&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt; on Pocket Hub"');
-  // Only the seven attributes' own quotes, and only the iframe's own open and close tags.
-  expect(snippet.match(/"/g)?.length).toBe(2 * 7);
+  // Only the eight attributes' own quotes, and only the iframe's own open and close tags.
+  expect(snippet.match(/"/g)?.length).toBe(2 * 8);
   expect(snippet.match(/</g)?.length).toBe(2);
 });
 

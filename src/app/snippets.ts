@@ -22,19 +22,50 @@ export function embedUrl(app: string, repo: string): string {
 }
 
 /**
- * An iframe showing the model's run widget. The embed runs the model on the visitor's GPU and
- * stores the weights in the iframe's own storage; `clipboard-write` lets its Copy buttons work.
+ * The origin of the site a snippet is for, from what its author typed ("blog.example",
+ * "https://blog.example/posts/1"); undefined when it names no http(s) site.
  */
-export function iframeSnippet(app: string, repo: string): string {
+export function siteOrigin(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  try {
+    const url = new URL(/^[a-z][a-z0-9+.-]*:/i.test(trimmed) ? trimmed : `https://${trimmed}`);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An embed route for the site `parent` (an origin): the embed then talks to that origin only. */
+export function withParent(embed: string, parent: string | undefined): string {
+  return parent === undefined ? embed : `${embed}?${new URLSearchParams({ parent })}`;
+}
+
+/**
+ * The lines of an embed iframe. Without `parent`, the embed learns the page's origin from its
+ * referrer: `referrerpolicy="strict-origin"` sends the origin and nothing of the path, even from
+ * a page whose own policy sends no referrer at all (docs/sdk.md, Embeds).
+ */
+export function embedIframe(src: string, title: string, height: number): string {
   return [
     `<iframe`,
-    `  src="${escapeAttribute(embedUrl(app, repo))}"`,
-    `  title="${escapeAttribute(`${repo} on Pocket Hub`)}"`,
-    `  width="100%" height="520" style="border: 0"`,
+    `  src="${escapeAttribute(src)}"`,
+    `  title="${escapeAttribute(title)}"`,
+    `  width="100%" height="${height}" style="border: 0"`,
     `  allow="clipboard-write"`,
+    `  referrerpolicy="strict-origin"`,
     `  loading="lazy"`,
     `></iframe>`,
   ].join('\n');
+}
+
+/**
+ * An iframe showing the model's run widget, for the site `parent` when given. The embed runs the
+ * model on the visitor's GPU and stores the weights in the iframe's own storage;
+ * `clipboard-write` lets its Copy buttons work.
+ */
+export function iframeSnippet(app: string, repo: string, parent?: string): string {
+  return embedIframe(withParent(embedUrl(app, repo), parent), `${repo} on Pocket Hub`, 520);
 }
 
 /**

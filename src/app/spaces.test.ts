@@ -216,18 +216,23 @@ describe('what a Space page runs', () => {
 
 describe('embedding a Space', () => {
   it('gives the iframe snippet of the embed route under the app’s base path', () => {
-    expect(spaceEmbed(card({ title: 'Story Writer' }), 'pocket-hub/story-writer', 'https://example.org/pocket-hub/')).toEqual({
-      allowed: true,
-      snippet: [
+    const embed = spaceEmbed(card({ title: 'Story Writer' }), 'pocket-hub/story-writer', 'https://example.org/pocket-hub/');
+    expect(embed.allowed && embed.snippet()).toBe(
+      [
         '<iframe',
         '  src="https://example.org/pocket-hub/embed/spaces/pocket-hub/story-writer"',
         '  title="Story Writer on Pocket Hub"',
         '  width="100%" height="640" style="border: 0"',
         '  allow="clipboard-write"',
+        '  referrerpolicy="strict-origin"',
         '  loading="lazy"',
         '></iframe>',
       ].join('\n'),
-    });
+    );
+    // For a named site the embed talks to that origin only (messages.ts, embedParentOrigin).
+    expect(embed.allowed && embed.snippet('https://blog.example')).toContain(
+      'src="https://example.org/pocket-hub/embed/spaces/pocket-hub/story-writer?parent=https%3A%2F%2Fblog.example"',
+    );
   });
 
   it('offers no snippet when the card sets disable_embedding, and says why', () => {

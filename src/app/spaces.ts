@@ -2,6 +2,7 @@
 // its place in the gallery, what its body runs, and the snippet that embeds it elsewhere.
 import { parseSpaceCard, type SpaceCardData, type SpaceColor, type SpaceSdk } from '../hub/card.ts';
 import type { RepoDetails, RepoInfo, RepoListing, SamplingOptions } from '../protocol/index.ts';
+import { embedIframe, withParent } from './snippets.ts';
 
 /**
  * One shade per Hub colour name, each dark enough that white text on it has at least the 4.5:1
@@ -184,9 +185,6 @@ function withSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
 }
 
-function escapeAttribute(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 /** The embed route of a Space: `<app>/embed/spaces/<owner>/<name>`, each segment encoded. */
 export function spaceEmbedUrl(app: string, repo: string): string {
@@ -194,27 +192,20 @@ export function spaceEmbedUrl(app: string, repo: string): string {
 }
 
 /**
- * The iframe that shows a Space on another site. The Space runs on the visitor's GPU with the
- * weights in the iframe's own storage; `clipboard-write` lets its Copy buttons work.
+ * The iframe that shows a Space on another site (`parent`, an origin, when its author gave it).
+ * The Space runs on the visitor's GPU with the weights in the iframe's own storage;
+ * `clipboard-write` lets its Copy buttons work.
  */
-export function spaceIframeSnippet(app: string, repo: string, title: string): string {
-  return [
-    `<iframe`,
-    `  src="${escapeAttribute(spaceEmbedUrl(app, repo))}"`,
-    `  title="${escapeAttribute(`${title} on Pocket Hub`)}"`,
-    `  width="100%" height="640" style="border: 0"`,
-    `  allow="clipboard-write"`,
-    `  loading="lazy"`,
-    `></iframe>`,
-  ].join('\n');
+export function spaceIframeSnippet(app: string, repo: string, title: string, parent?: string): string {
+  return embedIframe(withParent(spaceEmbedUrl(app, repo), parent), `${title} on Pocket Hub`, 640);
 }
 
 /** Whether the Space page offers an embed snippet: not when the author turned embedding off. */
-export type SpaceEmbed = { allowed: true; snippet: string } | { allowed: false; reason: string };
+export type SpaceEmbed = { allowed: true; snippet: (parent?: string) => string } | { allowed: false; reason: string };
 
 export function spaceEmbed(card: SpaceCardData, repo: string, app: string): SpaceEmbed {
   if (card.disableEmbedding === true) {
     return { allowed: false, reason: 'The author of this Space turned embedding off, so it can only be used here.' };
   }
-  return { allowed: true, snippet: spaceIframeSnippet(app, repo, card.title ?? repo) };
+  return { allowed: true, snippet: (parent) => spaceIframeSnippet(app, repo, card.title ?? repo, parent) };
 }

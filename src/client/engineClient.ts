@@ -126,29 +126,13 @@ export function generate(request: GenerateRequest, onEvent: (e: GenerateEvent) =
 }
 
 /**
- * `generate` for callers that forward tokens elsewhere (another window, a stream): every
- * token's text reaches `onToken` before the promise settles, and none after.
+ * For callers that forward tokens elsewhere (another window, a stream), who need every token's
+ * text before the result and none after: pass `event` each generate event and `settle` the
+ * outcome. Token events come on their own message port and may still be on the way when the
+ * result arrives. The result's text is every token's text joined, so what has not arrived yet
+ * is its tail: that is handed on at once, and the stragglers are dropped.
  */
-export function generateInOrder(request: GenerateRequest, onToken: (text: string, tokensPerSecond: number) => void): Promise<GenerationResult> {
-  const ordered = inOrder(onToken);
-  return generate(request, (e) => ordered.event(e)).then(
-    (result) => {
-      ordered.settle(result);
-      return result;
-    },
-    (error: unknown) => {
-      ordered.settle();
-      throw error;
-    },
-  );
-}
-
-/**
- * Token events come on their own message port and may still be on the way when the result
- * arrives. The result's text is every token's text joined, so what has not arrived yet is
- * its tail: that is handed on at once, and the stragglers are dropped.
- */
-function inOrder(onToken: (text: string, tokensPerSecond: number) => void) {
+export function inOrder(onToken: (text: string, tokensPerSecond: number) => void) {
   let streamed = '';
   let open = true;
   return {

@@ -15,6 +15,8 @@ afterEach(() => {
 });
 
 const SNIPPET = '<iframe\n  src="https://example.org/embed/spaces/o/s"\n></iframe>';
+/** The snippet for a site, as spaceEmbed builds it: `?parent=` only when one is named. */
+const snippetFor = (parent?: string) => (parent ? SNIPPET.replace('/o/s"', `/o/s?parent=${encodeURIComponent(parent)}"`) : SNIPPET);
 
 async function render() {
   const container = document.createElement('div');
@@ -22,7 +24,7 @@ async function render() {
   before.textContent = 'Elsewhere on the page';
   document.body.append(before, container);
   const root = createRoot(container);
-  await act(async () => root.render(createElement(EmbedDialog, { name: 'Story Writer', snippet: SNIPPET, note: 'Paste it.' })));
+  await act(async () => root.render(createElement(EmbedDialog, { name: 'Story Writer', snippet: snippetFor, note: 'Paste it.' })));
   cleanups.push(() => {
     act(() => root.unmount());
     container.remove();
@@ -45,9 +47,9 @@ test('opens as a modal named by its heading, with the code focused and selected'
   expect(document.activeElement).toBe(code);
   expect(code.value).toBe(SNIPPET);
   expect([code.selectionStart, code.selectionEnd]).toEqual([0, SNIPPET.length]);
-  // A modal dialog makes the page behind it inert: Tab cycles through the dialog only. Six
-  // presses go round its three controls twice; without the modal they would reach `before`.
-  for (let i = 0; i < 6; i++) {
+  // A modal dialog makes the page behind it inert: Tab cycles through the dialog only. Eight
+  // presses go round its four controls twice; without the modal they would reach `before`.
+  for (let i = 0; i < 8; i++) {
     await userEvent.keyboard('{Tab}');
     expect(dialog.contains(document.activeElement) || document.activeElement === document.body).toBe(true);
     expect(document.activeElement).not.toBe(before);
@@ -86,4 +88,24 @@ test('Copy puts the snippet on the clipboard and announces it', async () => {
   await act(() => userEvent.click(copy));
   expect(writeText).toHaveBeenCalledWith(SNIPPET);
   expect(dialog.querySelector('[role="status"]')!.textContent).toBe('Copied');
+});
+
+test('naming the site puts its origin in the code as ?parent=; what is not a web address leaves it out and says so', async () => {
+  const { trigger, dialog } = await render();
+  await userEvent.click(trigger);
+  const site = dialog.querySelector<HTMLInputElement>('input')!;
+  const code = dialog.querySelector('textarea')!;
+  const note = () => document.getElementById(site.getAttribute('aria-describedby')!)!.textContent;
+  expect(document.querySelector(`label[for="${site.id}"]`)!.textContent).toBe('Your site (optional)');
+
+  await userEvent.type(site, 'blog.example/posts/1');
+  expect(code.value).toContain('src="https://example.org/embed/spaces/o/s?parent=https%3A%2F%2Fblog.example"');
+  expect(note()).toBe('The embed talks only to pages of https://blog.example.');
+  expect(site.getAttribute('aria-invalid')).toBe('false');
+
+  await userEvent.clear(site);
+  await userEvent.type(site, 'javascript:alert(1)');
+  expect(code.value).toBe(SNIPPET);
+  expect(site.getAttribute('aria-invalid')).toBe('true');
+  expect(note()).toMatch(/is not a web address/);
 });

@@ -3,17 +3,18 @@
 //
 // The engine worker holds one model at a time, and the chat page's store records which. The
 // widget therefore loads through the store's `openModel` (so /chat, opened afterwards with the
-// same request, finds the model loaded instead of trusting a stale record) and generates with
-// the engine client directly, keeping its own transcript apart from the chat's.
+// same request, finds the model loaded instead of trusting a stale record) and generates
+// through the page's run queue (engineRuns.ts), keeping its own transcript apart from the chat's.
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
 import { Link } from 'react-router-dom';
-import * as client from '../client/engineClient.ts';
+import { runGeneration, type RunHandle } from '../client/engineRuns.ts';
 import '../app/hubPages.css';
 import type { ChatMessage, FinishReason, GenerationResult, GenerationStats, LoadRequest, SamplingOptions } from '../protocol/index.ts';
 import { isPocketHubError } from '../protocol/index.ts';
-import { cancelLoad, openModel, resumeLoad, stop as stopChat } from '../store/actions.ts';
+import { cancelLoad, openModel, resumeLoad } from '../store/actions.ts';
 import { defaultSampling, greedySampling, parseSampling, type SamplingForm } from '../store/sampling.ts';
 import { useHub } from '../store/store.ts';
+import { EngineQueueNote, useRunWaiting } from './EngineQueueNote.tsx';
 import { ErrorAlert } from './ErrorAlert.tsx';
 import { formatBytes } from './format.ts';
 import { LoadProgressView } from './LoadProgressView.tsx';
@@ -40,9 +41,11 @@ export interface RunWidgetProps {
   chatHref?: string;
   /** The widget's heading. */
   title?: string;
+  /** Who runs, as the page names a run that waits or holds the engine ("the Space Smol Chat"); the model's run box by default. */
+  runLabel?: string;
 }
 
-type Generation = { status: 'idle' } | { status: 'generating' | 'stopping'; runId: number; tokensPerSecond?: number };
+type Generation = { status: 'idle' } | { status: 'generating' | 'stopping'; runId: number; ticket: number; tokensPerSecond?: number };
 
 /** The same load: the store's record is of this request, not of another model or revision. */
 function sameRequest(a: LoadRequest | undefined, b: LoadRequest): boolean {
@@ -81,6 +84,7 @@ export function RunWidget({
   downloadBytes,
   chatHref,
   title = 'Run in your browser',
+  runLabel = `the run box of ${requestKey(request)}`,
 }: RunWidgetProps) {
   const ids = useId();
   const promptId = `${ids}-prompt`;
@@ -105,7 +109,7 @@ export function RunWidget({
   const [runError, setRunError] = useState<Error>();
   // The run whose events are shown, and whether Stop was pressed on it: callbacks from the
   // worker read these rather than state captured when the run started.
-  const current = useRef<{ runId: number; stopping: boolean }>(undefined);
+  const current = useRef<{ runId: number; stopping: boolean; handle: RunHandle }>(undefined);
   const nextRunId = useRef(0);
   const promptBox = useRef<HTMLTextAreaElement>(null);
 
@@ -113,14 +117,17 @@ export function RunWidget({
   const requestJson = JSON.stringify(request);
   useEffect(() => {
     return () => {
-      if (current.current) {
+      const run = current.current;
+      if (run) {
         current.current = undefined;
-        client.abort();
+        run.handle.stop();
       }
     };
   }, [requestJson]);
 
   const running = generation.status !== 'idle';
+  const ticket = generation.status === 'idle' ? undefined : generation.ticket;
+  const waiting = useRunWaiting(ticket) !== undefined;
   const canRun = model !== undefined && !running && draft.trim() !== '';
 
   function updateEntry(runId: number, change: Partial<TranscriptEntry>) {
@@ -160,9 +167,6 @@ export function RunWidget({
       setRunError(asError(err));
       return;
     }
-    // The worker runs one generation at a time: a chat reply still streaming in the
-    // background (the chat page was left mid-reply) is stopped first.
-    if (useHub.getState().generation.status === 'generating') stopChat();
     const runId = ++nextRunId.current;
     // A completion continues exactly the text given (a trailing space changes the next token);
     // a chat turn's surrounding whitespace means nothing.
@@ -176,22 +180,24 @@ export function RunWidget({
       }
       messages.push({ role: 'user', content: user });
     }
-    current.current = { runId, stopping: false };
+    // Whatever else of the page holds the engine (a chat reply left streaming, a Space's SDK
+    // call) finishes first; the widget says what it waits for meanwhile.
+    const body = messages ? { messages, maxTokens: limit, ...options } : { prompt: user, maxTokens: limit, ...options };
+    const handle = runGeneration(runLabel, body, (event) => {
+      const run = current.current;
+      if (event.kind !== 'token' || run?.runId !== runId || run.stopping) return;
+      setEntries((list) => list.map((e) => (e.id === runId ? { ...e, reply: e.reply + event.text } : e)));
+      setGeneration((g) => (g.status === 'generating' && g.runId === runId ? { ...g, tokensPerSecond: event.tokensPerSecond } : g));
+    });
+    current.current = { runId, stopping: false, handle };
     setEntries([...history, { id: runId, kind: mode, user, reply: '', status: 'streaming' }]);
     setRunError(undefined);
     setLastRun(undefined);
-    setGeneration({ status: 'generating', runId });
-    client
-      .generate(messages ? { messages, maxTokens: limit, ...options } : { prompt: user, maxTokens: limit, ...options }, (event) => {
-        const run = current.current;
-        if (event.kind !== 'token' || run?.runId !== runId || run.stopping) return;
-        setEntries((list) => list.map((e) => (e.id === runId ? { ...e, reply: e.reply + event.text } : e)));
-        setGeneration((g) => (g.status === 'generating' && g.runId === runId ? { ...g, tokensPerSecond: event.tokensPerSecond } : g));
-      })
-      .then(
-        (result) => finished(runId, result),
-        (err: unknown) => failed(runId, err),
-      );
+    setGeneration({ status: 'generating', runId, ticket: handle.id });
+    handle.result.then(
+      (result) => finished(runId, result),
+      (err: unknown) => failed(runId, err),
+    );
   }
 
   function run() {
@@ -215,7 +221,7 @@ export function RunWidget({
     if (!run || run.stopping) return;
     run.stopping = true;
     setGeneration((g) => (g.status === 'generating' ? { ...g, status: 'stopping' } : g));
-    client.abort();
+    run.handle.stop();
   }
 
   function onPromptKey(e: KeyboardEvent<HTMLTextAreaElement>) {
@@ -248,6 +254,12 @@ export function RunWidget({
         <h2 id={headingId}>{title}</h2>
         {chatHref && <Link to={chatHref}>Open in chat</Link>}
       </div>
+
+      {mode === 'chat' && systemPrompt && (
+        <p className="run-system">
+          <span className="run-system-label">System prompt</span> {systemPrompt.trim()}
+        </p>
+      )}
 
       {loadStatus === 'idle' && (
         <button type="button" className="primary" onClick={() => openModel(requestKey(request), request)}>
@@ -301,7 +313,11 @@ export function RunWidget({
             onEdit={edit}
             onRegenerate={regenerate}
           />
-          <RunStats status={generation.status} tokensPerSecond={generation.status === 'idle' ? undefined : generation.tokensPerSecond} last={lastRun} />
+          {/* A run still waiting for the engine has no stats yet; the note says what it waits for. */}
+          {!waiting && (
+            <RunStats status={generation.status} tokensPerSecond={generation.status === 'idle' ? undefined : generation.tokensPerSecond} last={lastRun} />
+          )}
+          <EngineQueueNote ticket={ticket} />
           {runError && <ErrorAlert error={runError} onRetry={() => setRunError(undefined)} />}
           <form
             className="run-prompt"

@@ -47,7 +47,7 @@ export const CorruptFileError = errorClass(
 );
 export const UnsupportedArchitectureError = errorClass(
   'UnsupportedArchitectureError',
-  'Pocket Hub runs Llama-family models (Llama, Mistral, SmolLM, TinyStories). Pick one of those.',
+  'Pocket Hub runs Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma 2, Gemma 3 and GPT-2 models. Pick one of those.',
 );
 export const UnsupportedDtypeError = errorClass(
   'UnsupportedDtypeError',

@@ -22,9 +22,10 @@ export function StaticSpaceFrame({ src, title }: StaticSpaceFrameProps) {
     // The Space's document, and no other, is let in: its window is this iframe's, and a sandboxed
     // document without allow-same-origin always posts from origin 'null'. Its own nested frames
     // are other windows, so they cannot connect in its name.
-    return appHost().listen(window, (event) => event.source === iframe.contentWindow && event.origin === 'null');
+    return appHost().listen(window, (event) => event.source === iframe.contentWindow && event.origin === 'null', `the Space ${title}`);
     // Listening starts before the iframe's document can run: effects run right after the
     // commit that creates the element, and its document loads over the network later.
+    // The title only names the Space's runs in the page's queue; a new title needs no new listener.
   }, []);
 
   return (

@@ -8,13 +8,23 @@ import { isConnect, parseSdkRequest, SDK_PROTOCOL_VERSION, type HostMessage, typ
 export interface HostEngine {
   /** Makes `model` (a repo id or URL) the loaded model; a no-op when it already is. */
   load(model: string, onProgress: (p: LoadProgress) => void): Promise<LoadedModel>;
-  /** Generates from the loaded model; every token reaches `onToken` before the promise settles. */
-  generate(request: GenerateRequest, onToken: (text: string, tokensPerSecond: number) => void): Promise<Pick<GenerationResult, 'text' | 'reason' | 'stats'>>;
+  /**
+   * Generates from the loaded model; every token reaches `onToken` before the promise settles.
+   * `label` names who asked, for the page to show while the run waits or holds the engine.
+   */
+  generate(
+    request: GenerateRequest,
+    onToken: (text: string, tokensPerSecond: number) => void,
+    label: string,
+  ): Promise<Pick<GenerationResult, 'text' | 'reason' | 'stats'>>;
   /** Stops the generation or the download in flight. */
   abort(): void;
 }
 
-export type HostJob = { type: 'load'; model: string } | { type: 'generate'; model: string; request: GenerateRequest };
+/** `label` names who asked ("a page using the SDK", "the Space Story Stream"), as the page shows it. */
+export type HostJob = { type: 'load'; model: string } | { type: 'generate'; model: string; request: GenerateRequest; label?: string };
+
+const SDK_LABEL = 'a page using the SDK';
 
 /** Requests one connection may have queued or running; more are refused, so one page cannot pile up work without end. */
 const MAX_PENDING_PER_PORT = 8;
@@ -50,7 +60,7 @@ export class SdkHost {
       if (state.cancelled) throw stopped();
       if (job.type === 'load') return { type: 'loaded', model };
       reply({ type: 'loaded', model });
-      const result = await this.engine.generate(job.request, (text, tokensPerSecond) => reply({ type: 'token', text, tokensPerSecond }));
+      const result = await this.engine.generate(job.request, (text, tokensPerSecond) => reply({ type: 'token', text, tokensPerSecond }), job.label ?? SDK_LABEL);
       return { type: 'done', outcome: { text: result.text, reason: result.reason, stats: result.stats } };
     };
     // Marked finished before the last reply, so that a cancel it prompts cannot stop the engine's next job.
@@ -73,8 +83,8 @@ export class SdkHost {
     };
   }
 
-  /** Serves one SDK connection; returns the function that ends it (its requests are cancelled). */
-  serve(port: MessagePort): () => void {
+  /** Serves one SDK connection for `label`; returns the function that ends it (its requests are cancelled). */
+  serve(port: MessagePort, label = SDK_LABEL): () => void {
     const pending = new Map<number, () => void>();
     const send = (message: HostMessage) => port.postMessage(message);
     port.onmessage = (event: MessageEvent) => {
@@ -92,7 +102,7 @@ export class SdkHost {
       const refuse = (message: string) => send({ type: 'error', id: request.id, error: publicError(new InvalidArgumentError(message)) });
       if (pending.has(request.id)) return refuse(`Request ${request.id} is still running; give each request its own id.`);
       if (pending.size >= MAX_PENDING_PER_PORT) return refuse(`At most ${MAX_PENDING_PER_PORT} requests may wait at once; wait for one to finish.`);
-      const cancel = this.run(request, (reply) => {
+      const cancel = this.run(request.type === 'generate' ? { ...request, label } : request, (reply) => {
         const last = reply.type === 'error' || reply.type === 'done' || (reply.type === 'loaded' && request.type === 'load');
         if (last) pending.delete(request.id);
         send({ ...reply, id: request.id });
@@ -107,10 +117,11 @@ export class SdkHost {
   }
 
   /**
-   * Accepts SDK connections posted to `target` (a window) by the senders `accepts` lets in.
-   * Returns the function that stops listening and ends every connection it accepted.
+   * Accepts SDK connections posted to `target` (a window) by the senders `accepts` lets in, whose
+   * runs the page names `label`. Returns the function that stops listening and ends every
+   * connection it accepted.
    */
-  listen(target: EventTarget, accepts: (event: MessageEvent) => boolean): () => void {
+  listen(target: EventTarget, accepts: (event: MessageEvent) => boolean, label = SDK_LABEL): () => void {
     const connections: (() => void)[] = [];
     const onMessage = (event: Event) => {
       const message = event as MessageEvent;
@@ -129,7 +140,7 @@ export class SdkHost {
         return;
       }
       port.postMessage({ type: 'hello', version: SDK_PROTOCOL_VERSION } satisfies HostMessage);
-      connections.push(this.serve(port));
+      connections.push(this.serve(port, label));
     };
     target.addEventListener('message', onMessage);
     return () => {

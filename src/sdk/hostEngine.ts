@@ -4,8 +4,9 @@
 // trusting a stale record, and a load some widget of the page already started is joined.
 import { modelRequest } from '../app/models.ts';
 import * as client from '../client/engineClient.ts';
+import { runGeneration, type RunHandle } from '../client/engineRuns.ts';
 import { AbortError, type LoadRequest, type ModelInfo } from '../protocol/index.ts';
-import { openModel, stop as stopChat } from '../store/actions.ts';
+import { cancelLoad, openModel } from '../store/actions.ts';
 import { loadHubSettings } from '../store/hubSettings.ts';
 import { useHub, type HubState } from '../store/store.ts';
 import { SdkHost, type HostEngine } from './host.ts';
@@ -44,19 +45,6 @@ function storeLoad(model: string, request: LoadRequest): Promise<ModelInfo> {
   });
 }
 
-/** Resolves once the chat page's generation, if any, has stopped: the engine runs one at a time. */
-function chatIdle(): Promise<void> {
-  if (useHub.getState().generation.status === 'idle') return Promise.resolve();
-  if (useHub.getState().generation.status === 'generating') stopChat();
-  return new Promise((resolve) => {
-    const unsubscribe = useHub.subscribe((s) => {
-      if (s.generation.status !== 'idle') return;
-      unsubscribe();
-      resolve();
-    });
-  });
-}
-
 /** A page learns the model's shape, not the adapter's name or anything else of the device. */
 function loadedModel(model: string, info: ModelInfo): LoadedModel {
   return { model, architecture: info.architecture, parameters: info.parameters, contextLength: info.contextLength, hasChatTemplate: info.hasChatTemplate };
@@ -64,6 +52,8 @@ function loadedModel(model: string, info: ModelInfo): LoadedModel {
 
 /** `hubParam` is read at each load: the page's `?hub=` as it is then. */
 export function appEngine(hubParam: () => string | null): HostEngine {
+  // The host runs one job at a time (SdkHost), so at most one generation of it is in the queue.
+  let generation: RunHandle | undefined;
   return {
     async load(model, onProgress) {
       const request = hostLoadRequest(model, hubParam());
@@ -79,12 +69,25 @@ export function appEngine(hubParam: () => string | null): HostEngine {
         stopWatching();
       }
     },
-    async generate(request, onToken) {
-      await chatIdle();
-      return client.generateInOrder(request, onToken);
+    async generate(request, onToken, label) {
+      // Whatever else of the page holds the engine (the chat, a run widget) finishes first.
+      const ordered = client.inOrder(onToken);
+      generation = runGeneration(label, request, (e) => ordered.event(e));
+      try {
+        const result = await generation.result;
+        ordered.settle(result);
+        return result;
+      } catch (err) {
+        ordered.settle();
+        throw err;
+      } finally {
+        generation = undefined;
+      }
     },
     abort() {
-      client.abort();
+      // Between jobs' load and generate there is nothing of this host's to stop but a download.
+      if (generation) generation.stop();
+      else cancelLoad();
     },
   };
 }

@@ -22,6 +22,8 @@ class FakeEngine implements HostEngine {
   hold = false;
   loadError?: Error;
   aborts = 0;
+  /** Who each generation was for, as the page's run queue names it. */
+  readonly labels: string[] = [];
   private release?: () => void;
 
   async load(model: string, onProgress: (p: LoadProgress) => void): Promise<LoadedModel> {
@@ -31,7 +33,8 @@ class FakeEngine implements HostEngine {
     return { model, architecture: 'llama', parameters: 260_000, contextLength: 512, hasChatTemplate: true };
   }
 
-  async generate(request: GenerateRequest, onToken: (text: string, tokensPerSecond: number) => void) {
+  async generate(request: GenerateRequest, onToken: (text: string, tokensPerSecond: number) => void, label: string) {
+    this.labels.push(label);
     this.calls.push(`generate ${request.prompt ?? request.messages?.at(-1)?.content}`);
     let text = '';
     for (const token of this.tokens) {
@@ -53,10 +56,10 @@ class FakeEngine implements HostEngine {
 
 const open: { close(): void }[] = [];
 
-function connect(engine = new FakeEngine()) {
+function connect(engine = new FakeEngine(), label?: string) {
   const { port1, port2 } = new MessageChannel();
   const host = new SdkHost(engine);
-  const stopServing = host.serve(port2);
+  const stopServing = host.serve(port2, label);
   const hub = new PocketHub({ port: port1 });
   open.push({ close: stopServing }, hub);
   return { hub, engine, host };
@@ -294,4 +297,12 @@ describe('connections', () => {
     window.dispatchEvent(connectEvent(other.port2, 'null', SDK_PROTOCOL_VERSION + 1));
     expect(await refused).toMatchObject({ type: 'error', id: null, error: { name: 'InvalidArgumentError' } });
   });
+});
+
+it("names each connection's generations for the page's run queue: the SDK by default, or who the host says", async () => {
+  const plain = connect();
+  await plain.hub.completions.create({ model: MODEL, prompt: 'Once' });
+  const space = connect(new FakeEngine(), 'the Space Story Stream');
+  await space.hub.completions.create({ model: MODEL, prompt: 'Once' });
+  expect([plain.engine.labels, space.engine.labels]).toEqual([['a page using the SDK'], ['the Space Story Stream']]);
 });

@@ -10,6 +10,7 @@ import {
   type ModelInfo,
 } from '../protocol/index.ts';
 import { cancelLoad, editTurn, newChat, openModel, regenerate, resumeLoad, retry, send, setDraft, setSystemPrompt, showConversation, stop } from './actions.ts';
+import { runGeneration, stopAllRuns, useEngineRuns } from '../client/engineRuns.ts';
 import type { Conversation } from './conversationRecord.ts';
 import { defaultSampling } from './sampling.ts';
 import { initialChat, initialModel, useHub } from './store.ts';
@@ -71,7 +72,11 @@ function sendText(text: string): boolean {
   return send();
 }
 
-beforeEach(() => {
+beforeEach(async () => {
+  // A test may leave its run unfinished; the page's run queue must be free for the next one.
+  stopAllRuns();
+  for (const run of engine.runs) run.settle.reject(new AbortError('left over'));
+  await vi.waitFor(() => expect(useEngineRuns.getState().running).toBeUndefined());
   engine.loads.length = 0;
   engine.runs.length = 0;
   engine.aborts = 0;
@@ -108,6 +113,29 @@ test('after Stop, late tokens and the final text leave the transcript as it was'
   run.settle.resolve({ promptIds: [1], ids: [2, 3], text: ' upon a', reason: 'abort', stats });
   await vi.waitFor(() => expect(useHub.getState().generation.status).toBe('idle'));
   expect(useHub.getState().entries[0]).toMatchObject({ reply: ' upon', reason: 'abort' });
+});
+
+test('a reply asked for while another part of the page generates waits its turn, and Stop then only leaves the queue', async () => {
+  await loaded();
+  const widget = runGeneration('the run box', { prompt: 'x' }, () => {});
+  sendText('Once');
+  expect(engine.runs).toHaveLength(1);
+  expect(useEngineRuns.getState().waiting.map((w) => w.label)).toEqual(['the chat']);
+  expect(useHub.getState().generation).toMatchObject({ status: 'generating', ticket: useEngineRuns.getState().waiting[0].id });
+
+  stop();
+  expect(engine.aborts).toBe(0);
+  await vi.waitFor(() => expect(useHub.getState().generation.status).toBe('idle'));
+  expect(useHub.getState().entries[0]).toMatchObject({ reply: '', status: 'done', reason: 'abort' });
+  expect(useHub.getState().failure).toBeUndefined();
+
+  // Sent again, it starts once the widget's run is over.
+  setDraft('Once');
+  send();
+  engine.runs[0].settle.resolve({ promptIds: [1], ids: [2], text: 'y', reason: 'length', stats });
+  await widget.result;
+  await vi.waitFor(() => expect(engine.runs).toHaveLength(2));
+  expect(engine.runs[1].request.prompt).toBe('Once');
 });
 
 test('a chat sends the earlier finished turns with the new one', async () => {

@@ -3,6 +3,7 @@
 // has an id so that events from one that has been superseded (a new model opened, Stop
 // pressed) are dropped. Saved conversations are history.ts's.
 import * as client from '../client/engineClient.ts';
+import { runGeneration, type RunHandle } from '../client/engineRuns.ts';
 import {
   isPocketHubError,
   type ChatMessage,
@@ -22,6 +23,8 @@ import { loadHubSettings } from './hubSettings.ts';
 let loadId = 0;
 let runId = 0;
 let entryId = 0;
+/** The chat's generation in the page's run queue, waiting or running. */
+let chatRun: RunHandle | undefined;
 
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -35,7 +38,7 @@ export function openModel(model: string, request: LoadRequest = { url: model }, 
   const state = useHub.getState();
   const same = state.modelUrl === model && JSON.stringify(state.loadRequest) === JSON.stringify(request);
   if (!force && same && (state.loadStatus === 'loading' || state.loadStatus === 'ready')) return;
-  if (state.generation.status !== 'idle') client.abort();
+  if (state.generation.status !== 'idle') chatRun?.stop();
   // Asked from this thread because StorageManager.persist() exists only on windows, not in the worker.
   if (request.repo) void requestPersistence();
   const id = ++loadId;
@@ -147,8 +150,11 @@ function run(target: number, sampling: ParsedSampling): void {
     entry.kind === 'chat'
       ? { messages: chatMessages(entries, entry, systemPrompt), maxTokens, ...options }
       : { prompt: entry.user, maxTokens, ...options };
-  useHub.setState({ generation: { status: 'generating', runId: id, entryId: target }, lastRun: undefined });
-  client.generate(request, (e) => eventReceived(id, e)).then(
+  // Another part of the page (a run widget, a Space, the SDK) may hold the engine: the reply
+  // then waits its turn, and the page shows what it waits for (useEngineRuns).
+  chatRun = runGeneration('the chat', request, (e) => eventReceived(id, e));
+  useHub.setState({ generation: { status: 'generating', runId: id, entryId: target, ticket: chatRun.id }, lastRun: undefined });
+  chatRun.result.then(
     (result) => finished(id, result),
     (err: unknown) => failed(id, err),
   );
@@ -200,7 +206,7 @@ export function stop(): void {
   const { generation } = useHub.getState();
   if (generation.status !== 'generating') return;
   useHub.setState({ generation: { ...generation, status: 'stopping' } });
-  client.abort();
+  chatRun?.stop();
 }
 
 export function retry(): void {

@@ -28,7 +28,14 @@ export interface Failure {
 export type Generation =
   | { status: 'idle' }
   /** 'stopping': Stop was pressed; the engine has been told and its late tokens are dropped. */
-  | { status: 'generating' | 'stopping'; runId: number; entryId: number; tokensPerSecond?: number };
+  | {
+      status: 'generating' | 'stopping';
+      runId: number;
+      entryId: number;
+      tokensPerSecond?: number;
+      /** The run's id in the page's run queue (engineRuns.ts), which says whether it still waits. */
+      ticket?: number;
+    };
 
 export interface ModelSlice {
   /** What `?model=` said: a URL or a Hub repo id. */
