@@ -5,8 +5,8 @@
 // per head the unnormalised output, running max and sum (online softmax) for
 // attention_reduce.wgsl to combine.
 //
-// Per tile, thread c scores key c for every head; then thread t owns output dims t, t + TILE
-// of every head.
+// Per tile, thread c scores key c for every head; then thread t owns output dims t, t + TILE,
+// t + 2 TILE, ... of every head.
 
 override HEAD_DIM: u32;
 override HEADS: u32;
@@ -14,9 +14,13 @@ const TILE: u32 = 64u;
 // Keys and queries are read as vec4s (the wrapper requires HEAD_DIM % 4 == 0); V is read as
 // f32 so that all TILE threads share the output dims.
 override HEAD_VEC4: u32 = HEAD_DIM / 4u;
-// HEADS <= MAX_HEADS and HEAD_DIM <= TILE * DIM_SLOTS = 128 (checked by the wrapper).
+// Output dims per thread and head.
+override DIM_SLOTS: u32 = (HEAD_DIM + TILE - 1u) / TILE;
+// Accumulator registers per thread, HEADS * DIM_SLOTS of them used: the wrapper takes HEADS <=
+// min(MAX_HEADS, ACC_SLOTS / DIM_SLOTS), so up to 128 dims get 8 heads per workgroup and 256
+// dims 4, keeping the per-thread state the same size.
 const MAX_HEADS: u32 = 8u;
-const DIM_SLOTS: u32 = 2u;
+const ACC_SLOTS: u32 = 16u;
 // A finite stand-in for -inf: exp(MASKED - m) is 0 and MASKED - MASKED is not NaN.
 const MASKED: f32 = -1e30;
 
@@ -87,7 +91,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
 
   var m: array<f32, MAX_HEADS>;
   var lShare: array<f32, MAX_HEADS>;
-  var acc: array<f32, MAX_HEADS * DIM_SLOTS>;
+  var acc: array<f32, ACC_SLOTS>;
   for (var g = 0u; g < HEADS; g++) {
     m[g] = MASKED;
   }

@@ -7,18 +7,29 @@
 // token's does.
 //
 // Threads form ROWS rows of LANES. Per KV tile of LANES keys, lane c of row r scores key c;
-// then lane c owns output vec4s c and c + LANES of its row.
+// then lane c owns output vec4s c, c + LANES, c + 2 LANES, ... of its row.
+//
+// A tile holds the head dimension in chunks of at most CHUNK_VEC4 vec4s (128 dims): a 16-key
+// tile of 256-dim f32 rows alone would fill the 16 KiB of workgroup memory WebGPU guarantees.
+// A head of up to 128 dims is a single chunk (the chunk loops run once, with constant bounds);
+// a wider one loads K, then V, chunk by chunk: two more barriers per extra chunk and tile.
 
 override HEAD_DIM: u32;
 const ROWS: u32 = 16u;
 const LANES: u32 = 16u;
 // Rows are handled as vec4s (the wrapper requires HEAD_DIM % 4 == 0).
 override HEAD_VEC4: u32 = HEAD_DIM / 4u;
-// HEAD_VEC4 <= LANES * MAX_VEC4_PER_LANE, i.e. HEAD_DIM <= 128 (checked by the wrapper).
-const MAX_VEC4_PER_LANE: u32 = 2u;
+// A lane owns SLOTS_PER_CHUNK vec4s of each chunk: its output slot i lies in chunk i / SLOTS_PER_CHUNK.
+const SLOTS_PER_CHUNK: u32 = 2u;
+const MAX_CHUNK_VEC4: u32 = SLOTS_PER_CHUNK * LANES;
+override CHUNK_VEC4: u32 = min(HEAD_VEC4, MAX_CHUNK_VEC4);
+override CHUNKS: u32 = (HEAD_VEC4 + MAX_CHUNK_VEC4 - 1u) / MAX_CHUNK_VEC4;
+// HEAD_VEC4 <= LANES * MAX_VEC4_PER_LANE, i.e. HEAD_DIM <= 256 (checked by the wrapper). A
+// narrower head leaves the last slots unindexed once the override constants are substituted.
+const MAX_VEC4_PER_LANE: u32 = 4u;
 // The K/V tile is padded by one vec4 per row so that the 16 lanes reading 16 key rows at the
 // same offset spread over all memory banks.
-override STRIDE: u32 = HEAD_VEC4 + 1u;
+override STRIDE: u32 = CHUNK_VEC4 + 1u;
 // A finite stand-in for -inf: exp(MASKED - m) is 0 and MASKED - MASKED is not NaN.
 const MASKED: f32 = -1e30;
 
@@ -74,6 +85,33 @@ fn tanhStable(y: f32) -> f32 {
   return sign(y) * ((1.0 - e) / (1.0 + e));
 }
 
+// vec4s of the head in chunk `chunk`: CHUNK_VEC4, or what is left for the last chunk.
+fn chunkLen(chunk: u32) -> u32 {
+  return min(CHUNK_VEC4, HEAD_VEC4 - chunk * CHUNK_VEC4);
+}
+
+// Loads chunk `chunk` of keys kv0 .. kv0 + LANES − 1 of the V cache, or of the K cache, into
+// kvTile. Keys at or past kvEnd are unwritten cache rows (maybe NaN): they are zeroed, so that
+// a zero probability times them stays zero.
+fn loadTile(fromV: bool, kv0: u32, kvEnd: u32, kvRowStride: u32, kvHeadOffset: u32, chunk: u32, t: u32) {
+  let len = chunkLen(chunk);
+  let d0 = chunk * CHUNK_VEC4;
+  for (var e = t; e < LANES * len; e += ROWS * LANES) {
+    let c = e / len;
+    let d = e % len;
+    var x = vec4f();
+    if (kv0 + c < kvEnd) {
+      let at = (kv0 + c) * kvRowStride + kvHeadOffset + d0 + d;
+      if (fromV) {
+        x = vCache[at];
+      } else {
+        x = kCache[at];
+      }
+    }
+    kvTile[c * STRIDE + d] = x;
+  }
+}
+
 @compute @workgroup_size(ROWS * LANES)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
   let group = params.nHeads / params.nKvHeads;
@@ -101,26 +139,22 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
   var acc: array<vec4f, MAX_VEC4_PER_LANE>;
 
   for (var kv0 = kvStart; kv0 < kvEnd; kv0 += LANES) {
-    // Keys at or past kvEnd are unwritten cache rows (maybe NaN): zero them, so that a zero
-    // probability times them stays zero.
-    workgroupBarrier();
-    for (var e = t; e < LANES * HEAD_VEC4; e += ROWS * LANES) {
-      let c = e / HEAD_VEC4;
-      let d = e % HEAD_VEC4;
-      var k = vec4f();
-      if (kv0 + c < kvEnd) {
-        k = kCache[(kv0 + c) * kvRowStride + kvHeadOffset + d];
+    let visible = kv0 + lane >= qStart && kv0 + lane <= qPos;
+    var dotQK = 0.0;
+    for (var chunk = 0u; chunk < CHUNKS; chunk++) {
+      workgroupBarrier();
+      loadTile(false, kv0, kvEnd, kvRowStride, kvHeadOffset, chunk, t);
+      workgroupBarrier();
+      if (visible) {
+        let d0 = chunk * CHUNK_VEC4;
+        for (var d = 0u; d < chunkLen(chunk); d++) {
+          dotQK += dot(q[qOffset + d0 + d], kvTile[lane * STRIDE + d]);
+        }
       }
-      kvTile[c * STRIDE + d] = k;
     }
-    workgroupBarrier();
 
     var s = MASKED;
-    if (kv0 + lane >= qStart && kv0 + lane <= qPos) {
-      var dotQK = 0.0;
-      for (var d = 0u; d < HEAD_VEC4; d++) {
-        dotQK += dot(q[qOffset + d], kvTile[lane * STRIDE + d]);
-      }
+    if (visible) {
       s = dotQK * params.scale;
       if (params.softcap > 0.0) {
         s = params.softcap * tanhStable(s * params.invSoftcap);
@@ -143,25 +177,23 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     workgroupBarrier();
 
     pTile[r * LANES + lane] = p;
-    for (var e = t; e < LANES * HEAD_VEC4; e += ROWS * LANES) {
-      let c = e / HEAD_VEC4;
-      let d = e % HEAD_VEC4;
-      var v = vec4f();
-      if (kv0 + c < kvEnd) {
-        v = vCache[(kv0 + c) * kvRowStride + kvHeadOffset + d];
+    for (var chunk = 0u; chunk < CHUNKS; chunk++) {
+      // The barrier before the first chunk's load is the one above.
+      if (chunk > 0u) {
+        workgroupBarrier();
       }
-      kvTile[c * STRIDE + d] = v;
-    }
-    workgroupBarrier();
-
-    for (var i = 0u; i < MAX_VEC4_PER_LANE; i++) {
-      let d = lane + i * LANES;
-      if (d < HEAD_VEC4) {
-        var a = acc[i] * alpha;
-        for (var c = 0u; c < LANES; c++) {
-          a += pTile[r * LANES + c] * kvTile[c * STRIDE + d];
+      loadTile(true, kv0, kvEnd, kvRowStride, kvHeadOffset, chunk, t);
+      workgroupBarrier();
+      for (var j = 0u; j < SLOTS_PER_CHUNK; j++) {
+        let d = lane + j * LANES;
+        if (d < chunkLen(chunk)) {
+          let i = chunk * SLOTS_PER_CHUNK + j;
+          var a = acc[i] * alpha;
+          for (var c = 0u; c < LANES; c++) {
+            a += pTile[r * LANES + c] * kvTile[c * STRIDE + d];
+          }
+          acc[i] = a;
         }
-        acc[i] = a;
       }
     }
   }
@@ -174,7 +206,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     l += pTile[r * LANES + c];
   }
   if (rowStart + r < nRows) {
-    for (var i = 0u; i < MAX_VEC4_PER_LANE; i++) {
+    for (var i = 0u; i < CHUNKS * SLOTS_PER_CHUNK; i++) {
       let d = lane + i * LANES;
       if (d < HEAD_VEC4) {
         out[qOffset + d] = acc[i] / l;

@@ -1,12 +1,13 @@
 // Flash-decoding, pass 2: combines the per-split partial results of attention_decode.wgsl.
 // With split maxima m_s, sums l_s and unnormalised outputs o_s, and M = max m_s:
 // out = Σ o_s e^(m_s - M) / Σ l_s e^(m_s - M). One workgroup per query head; each thread
-// walks all splits itself (there are at most a few hundred) and owns dims t, t + WORKGROUP.
+// walks all splits itself (there are at most a few hundred) and owns dims t, t + WORKGROUP, ...
 
 override HEAD_DIM: u32;
 const WORKGROUP: u32 = 64u;
-// HEAD_DIM <= WORKGROUP * DIM_SLOTS = 128 (checked by the wrapper).
-const DIM_SLOTS: u32 = 2u;
+override DIM_SLOTS: u32 = (HEAD_DIM + WORKGROUP - 1u) / WORKGROUP;
+// DIM_SLOTS <= MAX_DIM_SLOTS, i.e. HEAD_DIM <= 256 (checked by the wrapper).
+const MAX_DIM_SLOTS: u32 = 4u;
 
 struct Params {
   nHeads: u32,
@@ -27,7 +28,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
     mMax = max(mMax, partials[(s * params.nHeads + head) * rowLen + HEAD_DIM]);
   }
   var l = 0.0;
-  var o: array<f32, DIM_SLOTS>;
+  var o: array<f32, MAX_DIM_SLOTS>;
   for (var s = 0u; s < params.nSplits; s++) {
     let base = (s * params.nHeads + head) * rowLen;
     let w = exp(partials[base + HEAD_DIM] - mMax);

@@ -6,8 +6,9 @@ import type { Gpu } from '../device.ts';
 import { createAttention, type AttentionDyn } from './attention.ts';
 
 // Outputs are softmax-weighted means of V rows in [-1, 1]. The kernels differ from the f64
-// reference by f32 dot products of up to 80 terms, exp (a few ulp), online rescaling and
-// sums over up to 2101 keys: measured max |diff| is 3.5e-7 in both Chromium and Dawn.
+// reference by f32 dot products of up to 256 terms, exp (a few ulp), online rescaling and
+// sums over up to 2101 keys: measured max |diff| is 3.9e-7 in both Chromium and Dawn (256
+// dims; 3.5e-7 at 64 and 80).
 // 5e-6 leaves room for other drivers' exp; one key too many or too few moves some output
 // by about that key's weight (of order 1/keys, 5e-4 at 2101 keys), a wrong KV head or scale
 // by far more.
@@ -91,6 +92,10 @@ describe('attention prefill (m > 1)', () => {
     [{ nHeads: 8, nKvHeads: 2, headDim: 80, maxSeq: 40 }, { m: 37, pos0: 0 }],
     [{ nHeads: 8, nKvHeads: 1, headDim: 64, maxSeq: 64 }, { m: 37, pos0: 21 }],
     [{ nHeads: 6, nKvHeads: 2, headDim: 80, maxSeq: 48 }, { m: 37, pos0: 11 }],
+    // Gemma 2 2B's heads: 256 dims, two K/V chunks per tile; 40 flattened rows, the last block ragged.
+    [{ nHeads: 8, nKvHeads: 4, headDim: 256, maxSeq: 40 }, { m: 20, pos0: 13 }],
+    // 160 dims: a full chunk of 128 and a short one of 32 (lanes 8..15 own nothing in it).
+    [{ nHeads: 6, nKvHeads: 2, headDim: 160, maxSeq: 48 }, { m: 11, pos0: 26 }],
   ];
   for (const [s, dyn] of cases) {
     test(name(s, dyn), async () => {
@@ -114,6 +119,10 @@ describe('attention decode (m = 1)', () => {
     [{ nHeads: 12, nKvHeads: 1, headDim: 8, maxSeq: 200 }, { m: 1, pos0: 150 }],
     // 33 tiles over at most 32 splits: splits of two tiles, the last of one.
     [{ nHeads: 8, nKvHeads: 8, headDim: 8, maxSeq: 2176 }, { m: 1, pos0: 2100 }],
+    // 256 dims: 4 output dims per thread, so a group of 8 runs as two workgroups of 4 heads.
+    [{ nHeads: 8, nKvHeads: 1, headDim: 256, maxSeq: 200 }, { m: 1, pos0: 130 }],
+    // 192 dims: 3 dims per thread, so at most 5 heads per workgroup: a group of 6 runs as 2 × 3.
+    [{ nHeads: 6, nKvHeads: 1, headDim: 192, maxSeq: 80 }, { m: 1, pos0: 66 }],
   ];
   for (const [s, dyn] of cases) {
     test(name(s, dyn), async () => {
@@ -145,8 +154,8 @@ test('one op serves a prompt then decode steps, with new positions each time', a
  * so scores move by up to ~3e-6 more than without a cap, and outputs (weighted means of V in
  * [−1, 1], |v − out| ≤ 2) by at most twice that in the worst case. 1e-5 covers it; a cap
  * applied to masked scores (giving them weight e^(−cap)), before the scale, or not at all moves
- * outputs by 1e-2 or more (checked below against the uncapped reference). Measured: 1.5e-7 in
- * Chromium and Dawn, since rounding errors of random sign mostly cancel.
+ * outputs by 1e-2 or more (checked below against the uncapped reference). Measured: 2.1e-7 in
+ * Chromium and Dawn (1.5e-7 up to 80 dims), since rounding errors of random sign mostly cancel.
  */
 const SOFTCAP_ATOL = 1e-5;
 // Scores here spread over about ±3, so a cap of 2 bends most of them.
@@ -173,6 +182,13 @@ describe('attention with a sliding window and soft-capping', () => {
     [{ nHeads: 4, nKvHeads: 4, headDim: 8, maxSeq: 8, window: 1 }, { m: 1, pos0: 5 }],
     [{ nHeads: 8, nKvHeads: 1, headDim: 64, maxSeq: 512, softcap: CAP }, { m: 1, pos0: 300 }],
     [{ nHeads: 8, nKvHeads: 2, headDim: 80, maxSeq: 128, window: 70, softcap: CAP }, { m: 1, pos0: 100 }],
+    // Wide heads, windows that start inside a tile, a cap. Prefill loads two K/V chunks per tile
+    // (the second short at 192 dims); decode runs 4 dims per thread with 2 heads per workgroup
+    // at 256 dims, and 3 dims with 3 heads (a group of 6 under a cap of 5) at 160.
+    [{ nHeads: 4, nKvHeads: 1, headDim: 256, maxSeq: 64, window: 11, softcap: CAP }, { m: 21, pos0: 17 }],
+    [{ nHeads: 6, nKvHeads: 2, headDim: 192, maxSeq: 64, window: 9, softcap: CAP }, { m: 13, pos0: 30 }],
+    [{ nHeads: 8, nKvHeads: 4, headDim: 256, maxSeq: 200, window: 71, softcap: CAP }, { m: 1, pos0: 150 }],
+    [{ nHeads: 6, nKvHeads: 1, headDim: 160, maxSeq: 200, window: 100, softcap: CAP }, { m: 1, pos0: 180 }],
   ];
   for (const [s, dyn] of cases) {
     test(name(s, dyn), async () => {
@@ -205,7 +221,21 @@ describe('attention with a sliding window and soft-capping', () => {
     steps.forEach((dyn, i) => check(results[i], gemma, f, dyn, SOFTCAP_ATOL));
   });
 
-  test('refuses a window or cap that is not positive', async () => {
+  test('a gemma-3-1b-like op (256 dims, 4 heads over 1 KV head) serves a prompt then decode steps', async () => {
+    const gpu = await testGpu();
+    const s = { nHeads: 4, nKvHeads: 1, headDim: 256, maxSeq: 96, window: 24 };
+    const steps = [
+      { m: 9, pos0: 0 },
+      { m: 1, pos0: 9 },
+      { m: 1, pos0: 70 },
+      { m: 5, pos0: 71 },
+    ];
+    const f = fixture(s, 9, 76, 9);
+    const results = await runAttention(gpu, s, f, steps);
+    steps.forEach((dyn, i) => check(results[i], s, f, dyn));
+  });
+
+  test('refuses a window or cap that is not positive, and a head the kernels cannot hold', async () => {
     const gpu = await testGpu();
     await withGpuErrors(gpu, async () => {
       const buffer = uploadF32(gpu, 'qkv', new Float32Array(16));
@@ -213,6 +243,8 @@ describe('attention with a sliding window and soft-capping', () => {
       expect(() => createAttention(gpu, { ...s, window: 0 })).toThrow(/window/);
       expect(() => createAttention(gpu, { ...s, window: 2.5 })).toThrow(/window/);
       expect(() => createAttention(gpu, { ...s, softcap: -1 })).toThrow(/softcap/);
+      expect(() => createAttention(gpu, { ...s, headDim: 260 })).toThrow(/headDim/);
+      expect(() => createAttention(gpu, { ...s, headDim: 6 })).toThrow(/headDim/);
       buffer.destroy();
     });
   });

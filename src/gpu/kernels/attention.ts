@@ -10,7 +10,16 @@ import { Params } from '../params.ts';
 const PREFILL_ROWS = 16; // attention_prefill.wgsl: ROWS, flattened query rows per workgroup
 const TILE = 64; // attention_decode.wgsl: keys per tile, one per thread
 const MAX_HEADS = 8; // attention_decode.wgsl: query heads per workgroup
-const MAX_HEAD_DIM = 128; // register slots per thread in all three shaders
+const ACC_SLOTS = 16; // attention_decode.wgsl: accumulator registers per thread, one per head and TILE dims
+/**
+ * Register slots per thread bound the head in all three shaders (attention_prefill.wgsl:
+ * MAX_VEC4_PER_LANE, attention_decode.wgsl: ACC_SLOTS, attention_reduce.wgsl: MAX_DIM_SLOTS).
+ * The shaders derive their slot counts from HEAD_DIM, so each head size is its own pipeline and
+ * one of up to 128 dims does no work for the slots a 256-dim head needs. Workgroup memory stays
+ * at most 9.25 KiB for every size (the prefill tile holds 128 dims of its 16 keys at a time),
+ * inside the 16 KiB WebGPU guarantees.
+ */
+const MAX_HEAD_DIM = 256;
 /**
  * Flash-decoding caps the number of splits so that a long context launches about this many
  * workgroups (twice the SMs of a large GPU) and the reduce pass stays short; a short
@@ -45,9 +54,12 @@ export interface AttentionDyn {
   pos0: number;
 }
 
-/** Query heads per decode workgroup: the largest divisor of the group size up to MAX_HEADS. */
-function decodeHeads(group: number): number {
-  let heads = Math.min(group, MAX_HEADS);
+/**
+ * Query heads per decode workgroup: the largest divisor of the group size up to MAX_HEADS whose
+ * accumulators (a slot per head and TILE dims) fit ACC_SLOTS.
+ */
+function decodeHeads(group: number, headDim: number): number {
+  let heads = Math.min(group, MAX_HEADS, Math.floor(ACC_SLOTS / Math.ceil(headDim / TILE)));
   while (group % heads !== 0) heads--;
   return heads;
 }
@@ -86,7 +98,7 @@ export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<A
   const { device } = gpu;
 
   const prefill = gpu.pipelines.get({ key: `attention_prefill_hd${headDim}`, code: prefillCode, constants: { HEAD_DIM: headDim } });
-  const decodeHeadsPerGroup = decodeHeads(group);
+  const decodeHeadsPerGroup = decodeHeads(group, headDim);
   const decode = gpu.pipelines.get({
     key: `attention_decode_hd${headDim}_h${decodeHeadsPerGroup}`,
     code: decodeCode,
