@@ -37,7 +37,7 @@ describe('randomLlamaGguf', () => {
     });
     expect(gguf.metadata['general.file_type']).toBe(0);
     expect(gguf.metadata['llama.vocab_size']).toBe(512);
-    const t = llamaTensors('gguf', gguf.tensors, 2);
+    const t = llamaTensors('gguf', gguf.tensors, configFromGguf(gguf));
     expect(t.output?.shape).toEqual([512, 256]);
     expect(t.layers[1].k.shape).toEqual([128, 256]);
     expect(t.layers[1].down.shape).toEqual([256, 768]);

@@ -1,11 +1,16 @@
-// Writes a random-weight Llama GGUF (scripts/randomLlama.ts) with stories260K's vocabulary.
-//   npx tsx scripts/randomGguf.ts out.gguf [--type F32|F16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K] [--seed N] [--tied]
-import { writeFile } from 'node:fs/promises';
+// Writes a random-weight model (scripts/randomModel.ts) with stories260K's vocabulary: the GGUF
+// llama.cpp's converter would write and, with --hf, the Hugging Face checkpoint it would read.
+//   npx tsx scripts/randomGguf.ts out.gguf [--arch llama|llama3|qwen2|qwen3|phi3|gemma2|gemma3|gpt2]
+//     [--type F32|F16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K] [--seed N] [--tied | --untied] [--hf DIR]
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { DType } from '../src/engine/formats/dtype.ts';
 import type { GgufTypedValue } from '../src/engine/formats/ggufWriter.ts';
-import { readEmbeddedGguf } from './convert-stories260k.ts';
-import { FILE_TYPE, randomLlamaGguf, tokenizerMetadata, type RandomLlamaType } from './randomLlama.ts';
+import { MODEL_DIR, readEmbeddedGguf } from './convert-stories260k.ts';
+import { tokenizerMetadata } from './randomLlama.ts';
+import { FILE_TYPE, RANDOM_MODELS, randomModel, type RandomModel, type RandomModelType, type RandomPreset } from './randomModel.ts';
 
 export { RANDOM_LLAMA_DEFAULTS, randomLlamaGguf, tokenizerMetadata, type RandomLlamaOptions, type RandomLlamaType } from './randomLlama.ts';
 
@@ -14,18 +19,43 @@ export async function storiesTokenizerMetadata(): Promise<Record<string, GgufTyp
   return tokenizerMetadata((await readEmbeddedGguf()).metadata);
 }
 
+/** The HF twin of a model as a folder: config.json, model.safetensors, and stories260K's tokenizer.json and tokenizer_config.json. */
+export async function writeHfModel(dir: string, model: RandomModel, dtype: DType = 'F32'): Promise<void> {
+  const { config, safetensors } = model.hf(dtype);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  await writeFile(join(dir, 'model.safetensors'), safetensors);
+  for (const file of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(MODEL_DIR, file), join(dir, file));
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { type: { type: 'string', default: 'F32' }, seed: { type: 'string', default: '1' }, tied: { type: 'boolean', default: false } },
+    options: {
+      arch: { type: 'string', default: 'llama' },
+      type: { type: 'string', default: 'F32' },
+      seed: { type: 'string', default: '1' },
+      tied: { type: 'boolean' },
+      untied: { type: 'boolean' },
+      hf: { type: 'string' },
+    },
   });
   const [out] = positionals;
-  const type = values.type as RandomLlamaType;
-  if (!out || !(type in FILE_TYPE) || !Number.isInteger(Number(values.seed))) {
-    console.error(`usage: npx tsx scripts/randomGguf.ts out.gguf [--type ${Object.keys(FILE_TYPE).join('|')}] [--seed N] [--tied]`);
+  const type = values.type as RandomModelType;
+  const arch = values.arch as RandomPreset;
+  if (!out || !(type in FILE_TYPE) || !(arch in RANDOM_MODELS) || !Number.isInteger(Number(values.seed)) || (values.tied && values.untied)) {
+    console.error(
+      `usage: npx tsx scripts/randomGguf.ts out.gguf [--arch ${Object.keys(RANDOM_MODELS).join('|')}] [--type ${Object.keys(FILE_TYPE).join('|')}] [--seed N] [--tied | --untied] [--hf DIR]`,
+    );
     process.exit(1);
   }
-  const bytes = randomLlamaGguf(await storiesTokenizerMetadata(), { type, seed: Number(values.seed), tied: values.tied });
+  const tied = values.tied ? true : values.untied ? false : undefined;
+  const model = randomModel(await storiesTokenizerMetadata(), { ...RANDOM_MODELS[arch], type, seed: Number(values.seed), ...(tied === undefined ? {} : { tied }) });
+  const bytes = model.gguf();
   await writeFile(out, bytes);
   console.log(`wrote ${out} (${bytes.byteLength} bytes)`);
+  if (values.hf) {
+    await writeHfModel(values.hf, model);
+    console.log(`wrote ${values.hf}/ (config.json, model.safetensors, tokenizer.json, tokenizer_config.json)`);
+  }
 }

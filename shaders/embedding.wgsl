@@ -1,11 +1,16 @@
-// Token embedding lookup: out[i, d] = table[ids[i], d], one invocation per output
-// element. An id outside the table (a bad tokenizer or a corrupt prompt) writes a
-// zero row instead of reading past the binding.
+// Token embedding lookup: out[i, d] = table[ids[i] − first, d], one invocation per output
+// element. The table may be one row chunk of a vocabulary split across buffers (a matrix above
+// maxStorageBufferBindingSize): it holds ids first .. first+rows−1 of `vocab`, and an id held by
+// another chunk leaves its output row to that chunk's dispatch. An id ≥ vocab gets a zero row from
+// the chunk that ends the vocabulary, so a bad tokenizer or a corrupt prompt neither reads past
+// the binding nor leaves a stale row behind.
 
 struct Params {
   m: u32,
   D: u32,
-  V: u32,
+  rows: u32,
+  first: u32,
+  vocab: u32,
 }
 
 override WG: u32 = 256;
@@ -27,9 +32,15 @@ fn main(
     return;
   }
   let id = ids[j / p.D];
+  // An id below `first` wraps around to a huge row, so one comparison finds ids of other chunks.
+  let row = id - p.first;
+  let held = row < p.rows;
+  if (!held && (id < p.vocab || p.first + p.rows < p.vocab)) {
+    return;
+  }
   var v = 0.0;
-  if (id < p.V) {
-    v = table[id * p.D + j % p.D];
+  if (held) {
+    v = table[row * p.D + j % p.D];
   }
   out[j] = v;
 }

@@ -48,8 +48,18 @@ const Q6_K_BYTES: u32 = 210u;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
-// Token ids, read by `embed` alone (its pipeline binds no x).
+// Token ids and the table's row window, read by `embed` alone (its pipeline binds no x).
 @group(0) @binding(4) var<storage, read> ids: array<u32>;
+@group(0) @binding(5) var<uniform> rows: EmbedRows;
+
+// The rows of a token embedding that one table holds: ids first .. first+N−1 (N = p.N) of
+// `vocab`, a chunk of a vocabulary split across buffers when the whole would exceed
+// maxStorageBufferBindingSize. Ids ≥ vocab get a zero row from the chunk that ends the
+// vocabulary. Field order: EMBED_ROWS in embeddingPacked.ts.
+struct EmbedRows {
+  first: u32,
+  vocab: u32,
+}
 
 // Byte i of a little-endian word sits at bit 8i; these pick the four bytes (and their high nibbles).
 const BYTE_SHIFTS = vec4<u32>(0u, 8u, 16u, 24u);
@@ -354,10 +364,10 @@ fn gemm(
 
 // ---- embed ---------------------------------------------------------------------------------
 
-// y[i, k] = W[ids[i], k] for i < m, k < K, with N the rows of the table: a token embedding kept in
-// its K-quant type, each run of eight decoded by dequant8. One invocation per run, numbered
-// token-major and split across x and y by the host like gemv's workgroups. An id ≥ N writes a
-// zero row, as embedding.wgsl does.
+// y[i, k] = W[ids[i] − first, k] for i < m, k < K and the ids this table holds (EmbedRows), with N
+// its rows: a token embedding kept in its K-quant type, each run of eight decoded by dequant8. One
+// invocation per run, numbered token-major and split across x and y by the host like gemv's
+// workgroups. Ids past the vocabulary write a zero row, as embedding.wgsl does.
 @compute @workgroup_size(WG)
 fn embed(
   @builtin(workgroup_id) wg: vec3<u32>,
@@ -372,9 +382,15 @@ fn embed(
   let token = j / runs;
   let k = 8u * (j % runs);
   let id = ids[token];
+  // An id below `first` wraps around to a huge row: one comparison finds other chunks' ids.
+  let row = id - rows.first;
+  let held = row < p.N;
+  if (!held && (id < rows.vocab || rows.first + p.N < rows.vocab)) {
+    return;
+  }
   var v: array<vec4<f32>, 2>;
-  if (id < p.N) {
-    v = dequant8(id, k);
+  if (held) {
+    v = dequant8(row, k);
   }
   let base = token * p.K + k;
   for (var i = 0u; i < 8u; i++) {

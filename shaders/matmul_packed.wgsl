@@ -51,8 +51,18 @@ const TILE_K = 32u;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
-// Token ids, read by `embed` alone (its pipeline binds no x).
+// Token ids and the table's row window, read by `embed` alone (its pipeline binds no x).
 @group(0) @binding(4) var<storage, read> ids: array<u32>;
+@group(0) @binding(5) var<uniform> rows: EmbedRows;
+
+// The rows of a token embedding that one table holds: ids first .. first+N−1 (N = p.N) of
+// `vocab`, a chunk of a vocabulary split across buffers when the whole would exceed
+// maxStorageBufferBindingSize. Ids ≥ vocab get a zero row from the chunk that ends the
+// vocabulary. Field order: EMBED_ROWS in embeddingPacked.ts.
+struct EmbedRows {
+  first: u32,
+  vocab: u32,
+}
 
 struct Eight {
   lo: vec4<f32>,
@@ -294,9 +304,10 @@ fn gemm(
   }
 }
 
-// y[i, k] = w[ids[i], k] for i < m, k < K, with N the rows of the table: a token embedding kept
-// in its packed type. One invocation per eight values, numbered token-major and split across x
-// and y by the host like gemv's workgroups. An id ≥ N writes a zero row, as embedding.wgsl does.
+// y[i, k] = w[ids[i] − first, k] for i < m, k < K and the ids this table holds (EmbedRows), with
+// N its rows: a token embedding kept in its packed type. One invocation per eight values,
+// numbered token-major and split across x and y by the host like gemv's workgroups. Ids past the
+// vocabulary write a zero row, as embedding.wgsl does.
 @compute @workgroup_size(WG)
 fn embed(
   @builtin(workgroup_id) wg: vec3<u32>,
@@ -311,9 +322,15 @@ fn embed(
   let token = j / eights;
   let g = j % eights;
   let id = ids[token];
+  // An id below `first` wraps around to a huge row: one comparison finds other chunks' ids.
+  let row = id - rows.first;
+  let held = row < p.N;
+  if (!held && (id < rows.vocab || rows.first + p.N < rows.vocab)) {
+    return;
+  }
   var v = Eight(vec4<f32>(0.0), vec4<f32>(0.0));
-  if (id < p.N) {
-    v = weights8(id, g);
+  if (held) {
+    v = weights8(row, g);
   }
   // An F16/BF16 row may end inside the group: the values past K belong to the next row.
   let base = token * p.K + g * 8u;

@@ -78,7 +78,11 @@ export function DeviceFitPanel({ facts, contextLength, onContextChange, gpu, sto
             </div>
             <div>
               <dt>shader-f16</dt>
-              <dd>{fit.shaderF16 ? 'available' : 'not available'} (the engine computes in f32 and does not need it)</dd>
+              <dd>
+                {fit.shaderF16
+                  ? 'available: F16 and BF16 weights are multiplied in f16'
+                  : 'not available: F16 and BF16 weights are multiplied in f32'}
+              </dd>
             </div>
           </>
         )}

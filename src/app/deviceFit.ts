@@ -96,13 +96,14 @@ const ALLOCATOR_MARGIN = 0.1;
 
 /**
  * GPU memory besides weights and KV cache. The rule: the activation buffers of one prefill
- * batch as LlamaModel allocates them, all f32 — the residual stream and its norm (2 × hidden),
+ * batch as LlamaModel allocates them, all f32 — the residual stream, its norm and the branch
+ * output of the post-norm architectures (3 × hidden),
  * queries and attention output (2 × heads × headDim), keys (kvHeads × headDim) and the three
  * FFN buffers (3 × intermediate), plus a token id each — and one row of logits; then the
  * allocator margin above on weights and KV cache.
  */
 export function scratchBytes(facts: FitFacts, kvCache: number): number {
-  const perToken = 2 * facts.hiddenSize + 2 * facts.heads * facts.headDim + facts.kvHeads * facts.headDim + 3 * facts.intermediateSize + 1;
+  const perToken = 3 * facts.hiddenSize + 2 * facts.heads * facts.headDim + facts.kvHeads * facts.headDim + 3 * facts.intermediateSize + 1;
   const activations = 4 * (PREFILL_BATCH * perToken + facts.vocabSize);
   return Math.ceil(activations + ALLOCATOR_MARGIN * (facts.weightGpuBytes + kvCache));
 }
@@ -131,8 +132,9 @@ export function deviceFit({ facts, contextLength, gpu, storage, cachedBytes }: F
   } else if (gpu === undefined) {
     unchecked.push('gpu');
   } else {
-    // The engine binds every weight tensor and every KV cache buffer whole (LlamaModel's
-    // checkLimits), so each must fit both limits.
+    // The engine binds every weight tensor and every KV cache buffer whole, except the
+    // vocabulary matrices, which it splits by rows (checkDeviceLimits in vocabMatrix.ts):
+    // largestBufferBytes counts one row of those. Each must fit both limits.
     const limit = Math.min(gpu.maxStorageBufferBindingSize, gpu.maxBufferSize);
     if (facts.largestBufferBytes > limit) {
       shortfalls.push({

@@ -54,7 +54,7 @@ export async function runE2e(gpu: Gpu, source: E2eModel, o: E2eOptions): Promise
   const started = performance.now();
   const opened = await openModel({ kind: 'gguf', name: spec.file, open: source.open });
   const { config } = opened;
-  const tensors = llamaTensors(opened.format, opened.tensors, config.layers);
+  const tensors = llamaTensors(opened.format, opened.tensors, config);
   const counting = countingGpu(gpu);
   const model = await LlamaModel.create(counting.gpu, config, tensors, {
     contextLength: o.promptTokens + o.decodeTokens,

@@ -69,7 +69,7 @@ export class Engine implements EngineCore {
     const contextLength = Math.min(request.contextLength ?? DEFAULT_CONTEXT_CAP, config.contextLength);
     if (!(contextLength >= 1)) throw new InvalidArgumentError(`The context length must be ≥ 1, got ${request.contextLength}.`);
 
-    const model = await LlamaModel.create(gpu, config, llamaTensors(opened.format, opened.tensors, config.layers), {
+    const model = await LlamaModel.create(gpu, config, llamaTensors(opened.format, opened.tensors, config), {
       contextLength,
       ropeMode: opened.ropeMode,
       onUpload: (loaded, total) => onProgress?.({ kind: 'upload', loaded, total }),

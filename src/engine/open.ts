@@ -1,4 +1,4 @@
-import { CorruptFileError, MissingFileError, MissingTokenizerError, UnsupportedArchitectureError } from '../protocol/errors.ts';
+import { CorruptFileError, MissingFileError, MissingTokenizerError } from '../protocol/errors.ts';
 import { configFromGguf, configFromHf, type ModelConfig } from './config.ts';
 import type { ModelLocation } from './files.ts';
 import { readGguf } from './formats/gguf.ts';
@@ -17,26 +17,28 @@ export interface OpenedModel {
 }
 
 export async function openModel(location: ModelLocation): Promise<OpenedModel> {
-  const opened = await openFiles(location);
-  // Llama 3.1+ stretch RoPE frequencies (HF rope_scaling, GGUF rope_freqs.weight); running
-  // them without it would give plausible but wrong text, so refuse until the kernel has it.
-  if (opened.config.ropeScaling || opened.tensors.some((t) => t.name === 'rope_freqs.weight'))
-    throw new UnsupportedArchitectureError(`${location.name} uses Llama 3 RoPE scaling, which Pocket Hub does not run yet.`);
-  return opened;
-}
-
-async function openFiles(location: ModelLocation): Promise<OpenedModel> {
   if (location.kind === 'gguf') {
     const gguf = await readGguf(await location.open());
     const config = configFromGguf(gguf);
     if (!('tokenizer.ggml.model' in gguf.metadata))
       throw new MissingTokenizerError(`${location.name} has no tokenizer metadata (tokenizer.ggml.*).`);
-    // llama.cpp's converter permutes Q/K rows so RoPE rotates adjacent pairs.
-    return { format: 'gguf', config, tensors: gguf.tensors, tokenizer: tokenizerFromGguf(gguf.metadata), ropeMode: 'adjacent' };
+    return { format: 'gguf', config, tensors: gguf.tensors, tokenizer: tokenizerFromGguf(gguf.metadata), ropeMode: ggufRopeMode(config) };
   }
+  return openSafetensors(location);
+}
 
+/**
+ * llama.cpp's converter permutes the Q/K rows of llama models so that RoPE rotates adjacent
+ * pairs (llama.cpp's "normal" RoPE); every other architecture keeps the checkpoint's order and
+ * rotates the two halves of each head ("neox").
+ */
+function ggufRopeMode(config: ModelConfig): RopeMode {
+  return config.architecture === 'llama' ? 'adjacent' : 'halves';
+}
+
+async function openSafetensors(location: Extract<ModelLocation, { kind: 'folder' }>): Promise<OpenedModel> {
   const { files } = location;
-  const config = configFromHf(await readJson(await files.open('config.json'), 'config.json', location.name));
+  const config = configFromHf(await readJson(await files.open('config.json'), 'config.json', location.name), `${location.name}/config.json`);
   const tokenizerSource = await files.open('tokenizer.json');
   if (!tokenizerSource) throw new MissingTokenizerError(`${location.name} has no tokenizer.json.`);
   const optionalJson = async (file: string) => {

@@ -46,7 +46,7 @@ describe.each<[string, Partial<RandomLlamaOptions>]>([
     const gguf = await readGguf(bytesSource(name, bytes));
     const config = configFromGguf(gguf);
     const ids = [...result.promptIds, ...result.ids.slice(0, -1)];
-    const logits = await llamaLogitsRef(config, llamaTensors('gguf', gguf.tensors, config.layers), ids, 'adjacent');
+    const logits = await llamaLogitsRef(config, llamaTensors('gguf', gguf.tensors, config), ids, 'adjacent');
     // f32 against float64 moves logits by ~1e-5 (reference.dawn.test.ts), and a random model's
     // top two lie that close about once in 10^5 positions: equal choices, not near ones.
     expect(result.ids).toEqual(ids.map((_, i) => argmax(logits, i * VOCAB, VOCAB)));

@@ -221,7 +221,7 @@ describe.each(CASES)('random Llama, $name weights', ({ name, model, quantize, po
     const ids = sequence(11, positions);
     const ours = dense((await engine.score(ids, { topK: VOCAB })).positions.map((p) => p.top));
     const opened = await openModel(await diskLocation(path));
-    const logits = await llamaLogitsRef(opened.config, llamaTensors('gguf', opened.tensors, opened.config.layers), ids, opened.ropeMode);
+    const logits = await llamaLogitsRef(opened.config, llamaTensors('gguf', opened.tensors, opened.config), ids, opened.ropeMode);
     const exact = dense(ids.map((_, i) => scoreRow(logits.subarray(i * VOCAB, (i + 1) * VOCAB), VOCAB).top));
     const reference = dense(await referenceProbabilities(path, ids, VOCAB));
     const [vsExact, vsLlamaCpp] = [agreement(ours, exact), agreement(ours, reference)];

@@ -7,6 +7,7 @@ import { readGguf, type GgufValue } from '../engine/formats/gguf.ts';
 import { readSafetensors, readShardedSafetensors } from '../engine/formats/safetensors.ts';
 import type { ByteSource, TensorInfo } from '../engine/formats/source.ts';
 import { gpuWeightBytes, llamaTensors, weightStorage } from '../engine/model/weights.ts';
+import { vocabRowBytes } from '../engine/model/vocabMatrix.ts';
 import { pickChatTemplate } from '../engine/tokenizer/chatTemplate.ts';
 import { ggufTokenizerFiles } from '../engine/tokenizer/fromGguf.ts';
 import { CorruptFileError, InvalidArgumentError, PocketHubError } from '../protocol/errors.ts';
@@ -170,25 +171,31 @@ interface Opened {
  * read, applied to the headers: the first that fails says why the model does not run. Also
  * the tensors the engine would upload (every tensor when it would not get that far).
  */
-function check(o: Opened): { unsupported?: string; uploaded: TensorInfo[] } {
-  if ('refused' in o.config) return { unsupported: o.config.refused, uploaded: o.tensors };
+function check(o: Opened): { unsupported?: string; uploaded: TensorInfo[]; vocab: Set<TensorInfo> } {
+  if ('refused' in o.config) return { unsupported: o.config.refused, uploaded: o.tensors, vocab: new Set() };
   let uploaded: TensorInfo[];
+  let positions: TensorInfo | undefined;
+  let vocab: Set<TensorInfo>;
   try {
-    const named = llamaTensors(o.format, o.tensors, o.config.layers);
-    uploaded = [named.embedding, named.outputNorm, ...(named.output ? [named.output] : []), ...named.layers.flatMap((l) => Object.values(l))];
+    const t = llamaTensors(o.format, o.tensors, o.config);
+    positions = t.positionEmbedding;
+    vocab = new Set([t.embedding, ...(t.output ? [t.output] : [])]);
+    uploaded = [t.embedding, t.outputNorm, t.output, t.outputNormBias, positions, ...t.layers.flatMap((l) => Object.values(l))].filter(
+      (x): x is TensorInfo => x !== undefined,
+    );
   } catch (err) {
-    return { unsupported: reasonOf(err), uploaded: o.tensors };
+    return { unsupported: reasonOf(err), uploaded: o.tensors, vocab: new Set() };
   }
-  const ropeScaled = o.config.ropeScaling !== undefined || o.tensors.some((t) => t.name === 'rope_freqs.weight');
-  let unsupported = ropeScaled ? `${o.architecture} uses Llama 3 RoPE scaling, which Pocket Hub does not run yet.` : o.tokenizerProblem;
+  let unsupported = o.tokenizerProblem;
   if (unsupported === undefined) {
     try {
-      for (const t of uploaded) weightStorage(t);
+      // The engine widens gpt2's position table to f32 whatever its type.
+      for (const t of uploaded) if (t !== positions) weightStorage(t);
     } catch (err) {
       unsupported = reasonOf(err);
     }
   }
-  return { unsupported, uploaded };
+  return { unsupported, uploaded, vocab };
 }
 
 async function openGguf(source: ByteSource): Promise<Opened> {
@@ -234,7 +241,7 @@ async function openSafetensors(
   if (!isObject(configJson)) throw new CorruptFileError(`${resolved.repo}/config.json is not a JSON object.`);
   let config: Opened['config'];
   try {
-    config = configFromHf(configJson);
+    config = configFromHf(configJson, `${resolved.repo}/config.json`);
   } catch (err) {
     config = { refused: reasonOf(err) };
   }
@@ -272,8 +279,11 @@ export async function modelFacts(client: HubClient, request: ModelFactsRequest, 
       : await openSafetensors(client, resolved, weights, index, signal);
 
   const shape = 'refused' in opened.config ? opened.lenient : shapeOf(opened.config);
-  const { unsupported, uploaded } = check(opened);
+  const { unsupported, uploaded, vocab } = check(opened);
   const onGpu = uploaded.map(gpuWeightBytes);
+  // The vocabulary matrices are uploaded in row chunks (VocabMatrix), so only one of their rows
+  // has to fit a binding; every other tensor is bound whole.
+  const largestBinding = uploaded.map((t) => (vocab.has(t) ? vocabRowBytes(t) : gpuWeightBytes(t)));
   const quant = choice.kind === 'gguf' ? ggufQuant(choice.file.path) : 'unknown';
   const ggufChoices = listGgufChoices(resolved.files).map((c) => ({ path: c.file.path, quant: c.quant, size: c.size }));
   return withoutUndefined<ModelFacts>({
@@ -288,7 +298,7 @@ export async function modelFacts(client: HubClient, request: ModelFactsRequest, 
     // What `load` downloads: config and tokenizer files too, which for large vocabularies are megabytes.
     downloadBytes: (choice.kind === 'gguf' ? [choice.file] : choice.files).reduce((sum, f) => sum + f.size, 0),
     weightGpuBytes: onGpu.reduce((sum, n) => sum + n, 0),
-    largestBufferBytes: onGpu.reduce((max, n) => Math.max(max, n), 0),
+    largestBufferBytes: largestBinding.reduce((max, n) => Math.max(max, n), 0),
     kvBytesPerToken: kvBytesPerToken(shape.layers, shape.kvHeads, shape.headDim),
     hasChatTemplate: opened.hasChatTemplate,
     ggufChoices: ggufChoices.length > 0 ? ggufChoices : undefined,

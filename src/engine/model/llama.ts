@@ -1,22 +1,24 @@
-import { CorruptFileError, DeviceLimitError } from '../../protocol/errors.ts';
+import { DeviceLimitError } from '../../protocol/errors.ts';
 import type { Gpu } from '../../gpu/device.ts';
-import { createStorage, readF32, readU32 } from '../../gpu/buffers.ts';
+import { createStorage, readF32, readU32, uploadF32 } from '../../gpu/buffers.ts';
 import type { KernelOp } from '../../gpu/kernel.ts';
+import { createAdd } from '../../gpu/kernels/add.ts';
 import { createAttention } from '../../gpu/kernels/attention.ts';
 import { createArgmax } from '../../gpu/kernels/argmax.ts';
-import { createEmbedding } from '../../gpu/kernels/embedding.ts';
-import { createPackedEmbedding } from '../../gpu/kernels/embeddingPacked.ts';
-import { createGemm, type MatmulDyn, type MatmulOptions } from '../../gpu/kernels/gemm.ts';
-import { createPackedGemm } from '../../gpu/kernels/gemmPacked.ts';
-import { createGemv } from '../../gpu/kernels/gemv.ts';
-import { createPackedGemv } from '../../gpu/kernels/gemvPacked.ts';
-import { createKQuantGemm, createKQuantGemv } from '../../gpu/kernels/kquantMatmul.ts';
+import { createBiasAdd } from '../../gpu/kernels/bias.ts';
+import { createGelu, createScale, createSoftcap } from '../../gpu/kernels/elementwise.ts';
+import type { MatmulDyn } from '../../gpu/kernels/gemm.ts';
+import { createLayernorm } from '../../gpu/kernels/layernorm.ts';
+import { createPositionAdd } from '../../gpu/kernels/positions.ts';
 import { createRmsnorm } from '../../gpu/kernels/rmsnorm.ts';
 import { createRope } from '../../gpu/kernels/rope.ts';
 import { createSwiglu } from '../../gpu/kernels/swiglu.ts';
 import type { ModelConfig } from '../config.ts';
-import type { TensorInfo } from '../formats/source.ts';
-import { gpuWeightBytes, inFileOrder, uploadWeight, weightStorage, type LlamaTensors, type WeightStorage } from './weights.ts';
+import { elementCount } from '../formats/dtype.ts';
+import { readTensorF32, type TensorInfo } from '../formats/source.ts';
+import { checkShapes, decodeTensor, llama3RopeFactors } from './decoderTensors.ts';
+import { bindingLimit, checkDeviceLimits, createWeightMatmul, VocabMatrix, type LogitsOp } from './vocabMatrix.ts';
+import { gpuWeightBytes, inFileOrder, uploadWeight, weightStorage, type LlamaLayerTensors, type LlamaTensors } from './weights.ts';
 
 export type RopeMode = 'adjacent' | 'halves';
 
@@ -33,48 +35,30 @@ export interface LlamaOptions {
   onUpload?: (loaded: number, total: number) => void;
 }
 
-/** A linear layer has a tiled GEMM for prefill and a GEMV for single-token decode, bound to the same buffers. */
-interface Linear {
-  gemm: KernelOp<MatmulDyn>;
-  gemv: KernelOp<MatmulDyn>;
+/** A linear layer: a tiled GEMM for prefill and a GEMV for single-token decode, bound to the same buffers. */
+function linearOp(gemm: KernelOp<MatmulDyn>, gemv: KernelOp<MatmulDyn>): KernelOp<MatmulDyn> {
+  return {
+    label: gemm.label,
+    encode: (pass, dyn) => (dyn.m === 1 ? gemv : gemm).encode(pass, dyn),
+    destroy() {
+      gemm.destroy();
+      gemv.destroy();
+    },
+  };
 }
 
-function encodeLinear(pass: GPUComputePassEncoder, linear: Linear, dyn: MatmulDyn): void {
-  (dyn.m === 1 ? linear.gemv : linear.gemm).encode(pass, dyn);
-}
+/** One op of a forward pass over m tokens from position pos0, recorded into its compute pass. */
+type Step = (pass: GPUComputePassEncoder, m: number, pos0: number) => void;
 
-/** The GEMM or GEMV that reads a weight where it lives: f32, or its packed file bytes. */
-function createMatmul(gpu: Gpu, kernel: 'gemm' | 'gemv', storage: WeightStorage, o: MatmulOptions): KernelOp<MatmulDyn> {
-  const gemm = kernel === 'gemm';
-  switch (storage.kind) {
-    case 'f32':
-      return (gemm ? createGemm : createGemv)(gpu, o);
-    case 'packed':
-      return (gemm ? createPackedGemm : createPackedGemv)(gpu, { ...o, type: storage.type });
-    case 'kquant':
-      return (gemm ? createKQuantGemm : createKQuantGemv)(gpu, { ...o, type: storage.type });
-  }
-}
-
-interface Layer {
-  attnNorm: KernelOp<{ m: number }>;
-  q: Linear;
-  k: Linear;
-  v: Linear;
-  ropeQ: KernelOp<{ m: number; pos0: number; outRowOffset?: number }>;
-  ropeK: KernelOp<{ m: number; pos0: number; outRowOffset?: number }>;
-  attention: KernelOp<{ m: number; pos0: number }>;
-  o: Linear;
-  ffnNorm: KernelOp<{ m: number }>;
-  gate: Linear;
-  up: Linear;
-  swiglu: KernelOp<{ m: number }>;
-  down: Linear;
-}
+/** The norm weights: the ones HF Gemma stores as w − 1 (normWeightOffset). */
+const NORM_PARTS = ['attnNorm', 'qNorm', 'kNorm', 'postAttnNorm', 'ffnNorm', 'postFfnNorm'] as const satisfies readonly (keyof LlamaLayerTensors)[];
 
 /**
- * The Llama forward pass on our kernels: weights in GPU buffers, a KV cache per layer,
- * and one command buffer per forward call. Knows nothing of tokenizers or sampling.
+ * The decoder forward pass every supported architecture runs, on our kernels: weights in GPU
+ * buffers, a KV cache per layer, and one command buffer per forward call. The config picks the
+ * variant (norm kind, biases, q/k head norms, FFN activation, post-norms, positions, soft-caps,
+ * sliding windows); only the kernels a model needs are created and recorded, so a plain Llama
+ * records exactly what it always did. Knows nothing of tokenizers or sampling.
  */
 export class LlamaModel {
   /** Bytes held in GPU buffers (weights, KV cache, activations). */
@@ -85,128 +69,228 @@ export class LlamaModel {
   private readonly ids: GPUBuffer;
   private readonly logits: GPUBuffer;
   private readonly argmaxOut: GPUBuffer;
-  private readonly embed: KernelOp<{ m: number }>;
-  private readonly layers: Layer[];
+  /** The embedding and every layer, in order. */
+  private readonly body: Step[];
   private readonly outputNorm: KernelOp<{ m: number; rowOffset?: number }>;
-  private readonly lmHead: Linear;
+  private readonly lmHead: LogitsOp;
+  private readonly finalSoftcap?: KernelOp<{ m: number }>;
   private readonly argmax: KernelOp<{ rowOffset?: number }>;
-  /**
-   * What the every-row LM head of `forwardAll` binds: the normed activations and the output
-   * weight, with how it is stored. Not the TensorInfo: that would keep its file source (and the
-   * stored chunk the source holds) alive for as long as the model.
-   */
-  private readonly lmHeadInput: { normed: GPUBuffer; weight: GPUBuffer; storage: WeightStorage; label: string };
+  /** The embedding and LM head matrices (one object when tied), in row chunks that each fit a binding. */
+  private readonly vocabs: VocabMatrix[];
+  /** What the every-row LM head of `forwardAll` binds: the output matrix and the normed activations. */
+  private readonly head: { matrix: VocabMatrix; normed: GPUBuffer };
   /**
    * The LM head over every row of a chunk and its [maxBatch, vocab] logits, made on the first
    * `forwardAll`: only scoring needs them, and with a large vocabulary they take tens of MiB
    * that generation would never use (they are not counted in gpuBytes).
    */
-  private allRows?: { logits: GPUBuffer; lmHead: KernelOp<MatmulDyn> };
+  private allRows?: { logits: GPUBuffer; lmHead: LogitsOp; softcap?: KernelOp<{ m: number }> };
 
   private constructor(
     private readonly gpu: Gpu,
     readonly config: ModelConfig,
     readonly contextLength: number,
-    weights: Map<string, GPUBuffer>,
+    weights: Map<TensorInfo, GPUBuffer>,
+    vocabs: Map<TensorInfo, VocabMatrix>,
     tensors: LlamaTensors,
     ropeMode: RopeMode,
+    ropeFactors: Float32Array | undefined,
     maxBatch: number,
   ) {
     const c = config;
     this.maxBatch = maxBatch;
+    const D = c.hiddenSize;
+    const F = c.intermediateSize;
     const qDim = c.heads * c.headDim;
     const kvDim = c.kvHeads * c.headDim;
+    const roped = c.positions === 'rope';
     const owned: GPUBuffer[] = [];
     const scratch = (label: string, floats: number) => {
       const b = createStorage(gpu, label, floats * 4);
       owned.push(b);
       return b;
     };
-    const w = (t: TensorInfo) => weights.get(t.name)!;
+    const w = (t: TensorInfo) => weights.get(t)!;
     const ops: KernelOp<never>[] = [];
     const track = <T extends KernelOp<any>>(op: T): T => {
       ops.push(op as unknown as KernelOp<never>);
       return op;
     };
-    const linear = (x: GPUBuffer, t: TensorInfo, y: GPUBuffer, accumulate = false): Linear => {
+    // Divisors compose: linear position scaling divides every frequency on top of Llama 3's.
+    const globalFactors =
+      c.ropeLinearFactor === undefined ? ropeFactors : (ropeFactors ?? new Float32Array(c.ropeDim / 2).fill(1)).map((f) => f * c.ropeLinearFactor!);
+    const body: Step[] = [];
+    const step = <Dyn>(op: KernelOp<Dyn>, dyn: (m: number, pos0: number) => Dyn) => {
+      track(op);
+      body.push((pass, m, pos0) => op.encode(pass, dyn(m, pos0)));
+    };
+    const rows = (m: number) => ({ m });
+    const linear = (x: GPUBuffer, t: TensorInfo, y: GPUBuffer, accumulate = false): KernelOp<MatmulDyn> => {
       const [N, K] = t.shape;
       const storage = weightStorage(t);
       const o = { x, w: w(t), y, K, N, accumulate, label: t.name };
-      return { gemm: track(createMatmul(gpu, 'gemm', storage, o)), gemv: track(createMatmul(gpu, 'gemv', storage, o)) };
+      return linearOp(createWeightMatmul(gpu, 'gemm', storage, o), createWeightMatmul(gpu, 'gemv', storage, o));
     };
+    // The block norms; head norms and post-norms are RMSNorm in every architecture that has them.
+    const norm = (x: GPUBuffer, weight: TensorInfo, bias: TensorInfo | undefined, out: GPUBuffer) =>
+      c.norm === 'layer'
+        ? createLayernorm(gpu, { x, weight: w(weight), bias: w(bias!), out, D, eps: c.rmsNormEps, label: weight.name })
+        : createRmsnorm(gpu, { x, weight: w(weight), out, D, eps: c.rmsNormEps, label: weight.name });
+    const rmsnorm = (x: GPUBuffer, weight: TensorInfo, out: GPUBuffer, width = D) =>
+      createRmsnorm(gpu, { x, weight: w(weight), out, D: width, eps: c.rmsNormEps, label: weight.name });
+    const biasAdd = (y: GPUBuffer, t: TensorInfo) => createBiasAdd(gpu, { y, bias: w(t), N: t.shape[0], label: t.name });
 
     this.ids = scratch('ids', maxBatch);
-    const x = scratch('x', maxBatch * c.hiddenSize);
-    const xn = scratch('x_norm', maxBatch * c.hiddenSize);
+    const x = scratch('x', maxBatch * D);
+    const xn = scratch('x_norm', maxBatch * D);
     const q = scratch('q', maxBatch * qDim);
-    const k = scratch('k', maxBatch * kvDim);
+    // Without RoPE, K goes straight into its cache rows as V does.
+    const k = roped ? scratch('k', maxBatch * kvDim) : undefined;
     const attn = scratch('attn_out', maxBatch * qDim);
-    const gate = scratch('ffn_gate', maxBatch * c.intermediateSize);
-    const up = scratch('ffn_up', maxBatch * c.intermediateSize);
-    const act = scratch('ffn_act', maxBatch * c.intermediateSize);
+    const gate = c.gatedFfn ? scratch('ffn_gate', maxBatch * F) : undefined;
+    const up = scratch('ffn_up', maxBatch * F);
+    // The ungated GELU runs in place on the up projection.
+    const act = c.gatedFfn ? scratch('ffn_act', maxBatch * F) : up;
+    // With post-norms a block's output is normed before the residual add, so it cannot be
+    // accumulated into x by the output GEMM.
+    const branch = c.postNorms ? scratch('branch_out', maxBatch * D) : x;
     this.logits = scratch('logits', c.vocabSize);
     this.argmaxOut = scratch('argmax', 1);
 
     // A packed table is gathered and decoded in one kernel: no f32 copy of it is ever made.
-    const embedding = { ids: this.ids, table: w(tensors.embedding), out: x, D: c.hiddenSize, V: c.vocabSize, label: tensors.embedding.name };
-    const embeddingStorage = weightStorage(tensors.embedding);
-    this.embed = track(
-      embeddingStorage.kind === 'f32' ? createEmbedding(gpu, embedding) : createPackedEmbedding(gpu, { ...embedding, type: embeddingStorage.type }),
-    );
-    this.layers = tensors.layers.map((t, i) => {
+    step(vocabs.get(tensors.embedding)!.createEmbedding({ ids: this.ids, out: x, label: tensors.embedding.name }), rows);
+    if (c.embeddingScale !== 1) step(createScale(gpu, { x, scale: c.embeddingScale, N: D }), rows);
+    if (c.positions === 'learned') {
+      const table = tensors.positionEmbedding!;
+      step(createPositionAdd(gpu, { x, table: w(table), D, maxPositions: table.shape[0], label: table.name }), (m, pos0) => ({ m, pos0 }));
+    }
+
+    tensors.layers.forEach((t, i) => {
       const kCache = scratch(`k_cache.${i}`, contextLength * kvDim);
       const vCache = scratch(`v_cache.${i}`, contextLength * kvDim);
-      const rope = { headDim: c.headDim, ropeDim: c.ropeDim, theta: c.ropeTheta, mode: ropeMode };
-      return {
-        attnNorm: track(createRmsnorm(gpu, { x, weight: w(t.attnNorm), out: xn, D: c.hiddenSize, eps: c.rmsNormEps })),
-        q: linear(xn, t.q, q),
-        k: linear(xn, t.k, k),
-        // V goes straight into its cache rows (yRowOffset = pos0); K first needs RoPE.
-        v: linear(xn, t.v, vCache),
-        ropeQ: track(createRope(gpu, { x: q, out: q, nHeads: c.heads, ...rope })),
-        ropeK: track(createRope(gpu, { x: k, out: kCache, nHeads: c.kvHeads, ...rope })),
-        attention: track(
-          createAttention(gpu, { q, kCache, vCache, out: attn, nHeads: c.heads, nKvHeads: c.kvHeads, headDim: c.headDim, maxSeq: contextLength }),
-        ),
-        // The output projections add into the residual stream (GEMM accumulate), saving a separate add pass.
-        o: linear(attn, t.o, x, true),
-        ffnNorm: track(createRmsnorm(gpu, { x, weight: w(t.ffnNorm), out: xn, D: c.hiddenSize, eps: c.rmsNormEps })),
-        gate: linear(xn, t.gate, gate),
-        up: linear(xn, t.up, up),
-        swiglu: track(createSwiglu(gpu, { gate, up, out: act, F: c.intermediateSize })),
-        down: linear(act, t.down, x, true),
-      };
+      const sliding = c.slidingLayers?.[i] === true;
+      const kOut = k ?? kCache;
+      // Rows of kOut a call writes from: the cache row of the first token, or row 0 of the K scratch.
+      const kRow = (pos0: number) => (k ? 0 : pos0);
+
+      step(norm(x, t.attnNorm, t.attnNormBias, xn), rows);
+      step(linear(xn, t.q, q), rows);
+      if (t.qBias) step(biasAdd(q, t.qBias), rows);
+      step(linear(xn, t.k, kOut), (m, pos0) => ({ m, yRowOffset: kRow(pos0) }));
+      if (t.kBias) step(biasAdd(kOut, t.kBias), (m, pos0) => ({ m, rowOffset: kRow(pos0) }));
+      // V goes straight into its cache rows (yRowOffset = pos0), and so does its bias.
+      step(linear(xn, t.v, vCache), (m, pos0) => ({ m, yRowOffset: pos0 }));
+      if (t.vBias) step(biasAdd(vCache, t.vBias), (m, pos0) => ({ m, rowOffset: pos0 }));
+      // Head norms treat each head of each token as a row of headDim, in place.
+      if (c.qkNorm) {
+        step(rmsnorm(q, t.qNorm!, q, c.headDim), (m) => ({ m: m * c.heads }));
+        step(rmsnorm(kOut, t.kNorm!, kOut, c.headDim), (m, pos0) => ({ m: m * c.kvHeads, rowOffset: kRow(pos0) * c.kvHeads }));
+      }
+      if (k) {
+        // Gemma 3's sliding layers rotate with their own base and no frequency scaling.
+        const local = sliding && c.ropeThetaLocal !== undefined;
+        const freqFactors = local ? undefined : globalFactors;
+        const rope = { headDim: c.headDim, ropeDim: c.ropeDim, theta: local ? c.ropeThetaLocal! : c.ropeTheta, mode: ropeMode, ...(freqFactors ? { freqFactors } : {}) };
+        step(createRope(gpu, { x: q, out: q, nHeads: c.heads, ...rope }), (m, pos0) => ({ m, pos0 }));
+        step(createRope(gpu, { x: k, out: kCache, nHeads: c.kvHeads, ...rope }), (m, pos0) => ({ m, pos0, outRowOffset: pos0 }));
+      }
+      const window = sliding ? c.slidingWindow : undefined;
+      step(
+        createAttention(gpu, {
+          q,
+          kCache,
+          vCache,
+          out: attn,
+          nHeads: c.heads,
+          nKvHeads: c.kvHeads,
+          headDim: c.headDim,
+          maxSeq: contextLength,
+          scale: c.attentionScale,
+          ...(c.attnSoftcap !== undefined ? { softcap: c.attnSoftcap } : {}),
+          ...(window !== undefined ? { window } : {}),
+        }),
+        (m, pos0) => ({ m, pos0 }),
+      );
+      // Without post-norms the output projections add into the residual stream (GEMM
+      // accumulate), saving a separate add pass.
+      step(linear(attn, t.o, branch, !c.postNorms), rows);
+      if (t.oBias) step(biasAdd(branch, t.oBias), rows);
+      if (c.postNorms) {
+        step(rmsnorm(branch, t.postAttnNorm!, xn), rows);
+        step(createAdd(gpu, { x, y: xn, D }), rows);
+      }
+
+      step(norm(x, t.ffnNorm, t.ffnNormBias, xn), rows);
+      if (gate) step(linear(xn, t.gate!, gate), rows);
+      step(linear(xn, t.up, up), rows);
+      if (t.upBias) step(biasAdd(up, t.upBias), rows);
+      step(
+        gate ? createSwiglu(gpu, { gate, up, out: act, F, activation: c.activation }) : createGelu(gpu, { x: up, out: up, F }),
+        rows,
+      );
+      step(linear(act, t.down, branch, !c.postNorms), rows);
+      if (t.downBias) step(biasAdd(branch, t.downBias), rows);
+      if (c.postNorms) {
+        step(rmsnorm(branch, t.postFfnNorm!, xn), rows);
+        step(createAdd(gpu, { x, y: xn, D }), rows);
+      }
     });
-    this.outputNorm = track(createRmsnorm(gpu, { x, weight: w(tensors.outputNorm), out: xn, D: c.hiddenSize, eps: c.rmsNormEps }));
-    const head = tensors.output ?? tensors.embedding;
-    this.lmHead = linear(xn, head, this.logits);
-    this.lmHeadInput = { normed: xn, weight: w(head), storage: weightStorage(head), label: `${head.name} all rows` };
+    this.body = body;
+
+    this.outputNorm = track(norm(x, tensors.outputNorm, tensors.outputNormBias, xn));
+    const head = vocabs.get(tensors.output ?? tensors.embedding)!;
+    this.head = { matrix: head, normed: xn };
+    this.lmHead = track(head.createLogits({ x: xn, logits: this.logits }));
+    if (c.finalSoftcap !== undefined) this.finalSoftcap = track(createSoftcap(gpu, { x: this.logits, cap: c.finalSoftcap, N: c.vocabSize }));
     this.argmax = track(createArgmax(gpu, { logits: this.logits, out: this.argmaxOut, N: c.vocabSize }));
 
     this.buffers = [...weights.values(), ...owned];
+    // The steps' closures keep this constructor's scope alive, and with it `weights`, whose
+    // TensorInfo keys hold their file sources (a stored source holds a whole 64 MiB chunk).
+    weights.clear();
+    this.vocabs = [...new Set(vocabs.values())];
     this.ops = ops;
-    this.gpuBytes = this.buffers.reduce((sum, b) => sum + b.size, 0);
+    this.gpuBytes = this.buffers.reduce((sum, b) => sum + b.size, 0) + this.vocabs.reduce((sum, v) => sum + v.bytes, 0);
   }
 
   /** Uploads the weights (in file order, a piece of a tensor in CPU memory at a time) and prepares every kernel. */
   static async create(gpu: Gpu, config: ModelConfig, tensors: LlamaTensors, options: LlamaOptions): Promise<LlamaModel> {
-    checkShapes(config, tensors);
-    const all = [tensors.embedding, tensors.outputNorm, ...(tensors.output ? [tensors.output] : []), ...tensors.layers.flatMap((l): TensorInfo[] => Object.values(l))];
-    // Refuses a type the kernels cannot read before a byte is uploaded.
-    for (const t of all) weightStorage(t);
-    checkLimits(gpu, all, config, options.contextLength);
-    const total = all.reduce((sum, t) => sum + gpuWeightBytes(t), 0);
+    checkShapes(config, tensors, options.contextLength);
+    const { embedding, output, positionEmbedding } = tensors;
+    const norms = new Set([tensors.outputNorm, ...tensors.layers.flatMap((l) => NORM_PARTS.map((part) => l[part]))]);
+    const all = [embedding, output, tensors.outputNorm, tensors.outputNormBias, positionEmbedding, ...tensors.layers.flatMap((l) => Object.values(l))].filter(
+      (t): t is TensorInfo => t !== undefined,
+    );
+    // Refuses a type the kernels cannot read before a byte is uploaded; the position table is
+    // widened whatever its type.
+    for (const t of all) if (t !== positionEmbedding) weightStorage(t);
+    const uploadBytes = (t: TensorInfo) => (t === positionEmbedding ? elementCount(t.shape) * 4 : gpuWeightBytes(t));
+    checkDeviceLimits(bindingLimit(gpu), {
+      tensors: all.filter((t) => t !== embedding && t !== output),
+      vocab: output ? [embedding, output] : [embedding],
+      kvBytesPerToken: config.kvHeads * config.headDim * 4,
+      contextLength: options.contextLength,
+      tensorBytes: uploadBytes,
+    });
+    const ropeFactors = tensors.ropeFreqs ? await decodeTensor(tensors.ropeFreqs) : config.ropeScaling && llama3RopeFactors(config);
+    const total = all.reduce((sum, t) => sum + uploadBytes(t), 0);
     let loaded = 0;
-    const weights = new Map<string, GPUBuffer>();
+    const weights = new Map<TensorInfo, GPUBuffer>();
+    const vocabs = new Map<TensorInfo, VocabMatrix>();
     try {
       for (const t of inFileOrder(all)) {
-        weights.set(t.name, await uploadWeight(gpu, t));
-        loaded += gpuWeightBytes(t);
+        if (t === embedding || t === output) vocabs.set(t, await VocabMatrix.upload(gpu, t));
+        else if (t === positionEmbedding) weights.set(t, uploadF32(gpu, t.name, await decodeTensor(t)));
+        // HF Gemma scales by (1 + w); llama.cpp's converter stores w + 1 instead.
+        else if (config.normWeightOffset === 1 && norms.has(t)) weights.set(t, uploadF32(gpu, t.name, (await readTensorF32(t)).map((v) => v + 1)));
+        else weights.set(t, await uploadWeight(gpu, t));
+        loaded += uploadBytes(t);
         options.onUpload?.(loaded, total);
       }
-      return new LlamaModel(gpu, config, options.contextLength, weights, tensors, options.ropeMode, options.maxBatch ?? 64);
+      return new LlamaModel(gpu, config, options.contextLength, weights, vocabs, tensors, options.ropeMode, ropeFactors, options.maxBatch ?? 64);
     } catch (err) {
       for (const b of weights.values()) b.destroy();
+      for (const v of vocabs.values()) v.destroy();
       throw err;
     }
   }
@@ -220,7 +304,8 @@ export class LlamaModel {
     const { encoder, pass, m } = this.encodeLayers(tokens, pos0);
     // Only the last position's logits are needed to pick the next token.
     this.outputNorm.encode(pass, { m: 1, rowOffset: m - 1 });
-    encodeLinear(pass, this.lmHead, { m: 1, xRowOffset: m - 1 });
+    this.lmHead.encode(pass, { m: 1, xRowOffset: m - 1 });
+    this.finalSoftcap?.encode(pass, { m: 1 });
     this.argmax.encode(pass, {});
     pass.end();
     this.gpu.device.queue.submit([encoder.finish()]);
@@ -236,28 +321,32 @@ export class LlamaModel {
     const { encoder, pass, m } = this.encodeLayers(tokens, pos0);
     this.outputNorm.encode(pass, { m });
     head.lmHead.encode(pass, { m });
+    head.softcap?.encode(pass, { m });
     pass.end();
     this.gpu.device.queue.submit([encoder.finish()]);
-    return readF32(this.gpu, head.logits, m * this.config.vocabSize);
+    return head.lmHead.read(m);
   }
 
-  private allRowsHead(): { logits: GPUBuffer; lmHead: KernelOp<MatmulDyn> } {
+  private allRowsHead(): NonNullable<LlamaModel['allRows']> {
     if (this.allRows) return this.allRows;
-    const { vocabSize, hiddenSize } = this.config;
+    const { vocabSize, finalSoftcap } = this.config;
     const bytes = this.maxBatch * vocabSize * 4;
-    const { limits } = this.gpu.device;
-    const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    const limit = bindingLimit(this.gpu);
     if (bytes > limit)
       throw new DeviceLimitError(
         `Scoring needs the logits of ${this.maxBatch} positions over ${vocabSize} tokens (${(bytes / 2 ** 20).toFixed(0)} MiB) in one buffer, but this GPU binds at most ${(limit / 2 ** 20).toFixed(0)} MiB.`,
       );
     const logits = createStorage(this.gpu, 'logits_all', bytes);
-    const { normed, weight, storage, label } = this.lmHeadInput;
+    const { matrix, normed } = this.head;
+    let lmHead: LogitsOp | undefined;
     try {
-      const lmHead = createMatmul(this.gpu, 'gemm', storage, { x: normed, w: weight, y: logits, K: hiddenSize, N: vocabSize, label });
-      this.allRows = { logits, lmHead };
+      lmHead = matrix.createLogits({ x: normed, logits, label: `${matrix.name} all rows` });
+      // Soft-capping is element-wise, so the chunk-major order of a split head does not matter.
+      const softcap = finalSoftcap === undefined ? undefined : createSoftcap(this.gpu, { x: logits, cap: finalSoftcap, N: vocabSize });
+      this.allRows = { logits, lmHead, ...(softcap ? { softcap } : {}) };
       return this.allRows;
     } catch (err) {
+      lmHead?.destroy();
       logits.destroy();
       throw err;
     }
@@ -272,22 +361,7 @@ export class LlamaModel {
     device.queue.writeBuffer(this.ids, 0, Uint32Array.from(tokens));
     const encoder = device.createCommandEncoder({ label: `forward m${m}` });
     const pass = encoder.beginComputePass({ label: `forward m${m}` });
-    this.embed.encode(pass, { m });
-    for (const l of this.layers) {
-      l.attnNorm.encode(pass, { m });
-      encodeLinear(pass, l.q, { m });
-      encodeLinear(pass, l.k, { m });
-      encodeLinear(pass, l.v, { m, yRowOffset: pos0 });
-      l.ropeQ.encode(pass, { m, pos0 });
-      l.ropeK.encode(pass, { m, pos0, outRowOffset: pos0 });
-      l.attention.encode(pass, { m, pos0 });
-      encodeLinear(pass, l.o, { m });
-      l.ffnNorm.encode(pass, { m });
-      encodeLinear(pass, l.gate, { m });
-      encodeLinear(pass, l.up, { m });
-      l.swiglu.encode(pass, { m });
-      encodeLinear(pass, l.down, { m });
-    }
+    for (const encode of this.body) encode(pass, m, pos0);
     return { encoder, pass, m };
   }
 
@@ -304,48 +378,10 @@ export class LlamaModel {
   destroy(): void {
     for (const op of this.ops) op.destroy();
     for (const b of this.buffers) b.destroy();
+    for (const v of this.vocabs) v.destroy();
     this.allRows?.lmHead.destroy();
+    this.allRows?.softcap?.destroy();
     this.allRows?.logits.destroy();
     this.allRows = undefined;
   }
-}
-
-function checkShapes(c: ModelConfig, t: LlamaTensors): void {
-  const qDim = c.heads * c.headDim;
-  const kvDim = c.kvHeads * c.headDim;
-  const expect = (info: TensorInfo, shape: number[]) => {
-    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i]))
-      throw new CorruptFileError(`Tensor ${info.name} has shape [${info.shape}], but the config implies [${shape}].`);
-  };
-  expect(t.embedding, [c.vocabSize, c.hiddenSize]);
-  expect(t.outputNorm, [c.hiddenSize]);
-  if (t.output) expect(t.output, [c.vocabSize, c.hiddenSize]);
-  for (const l of t.layers) {
-    expect(l.attnNorm, [c.hiddenSize]);
-    expect(l.q, [qDim, c.hiddenSize]);
-    expect(l.k, [kvDim, c.hiddenSize]);
-    expect(l.v, [kvDim, c.hiddenSize]);
-    expect(l.o, [c.hiddenSize, qDim]);
-    expect(l.ffnNorm, [c.hiddenSize]);
-    expect(l.gate, [c.intermediateSize, c.hiddenSize]);
-    expect(l.up, [c.intermediateSize, c.hiddenSize]);
-    expect(l.down, [c.hiddenSize, c.intermediateSize]);
-  }
-}
-
-/** Says which buffer the device cannot hold before anything is allocated. */
-function checkLimits(gpu: Gpu, tensors: TensorInfo[], c: ModelConfig, contextLength: number): void {
-  const limit = Math.min(gpu.device.limits.maxStorageBufferBindingSize, gpu.device.limits.maxBufferSize);
-  const kvBytes = contextLength * c.kvHeads * c.headDim * 4;
-  const largest = tensors.reduce((big, t) => (gpuWeightBytes(t) > gpuWeightBytes(big) ? t : big));
-  const largestBytes = gpuWeightBytes(largest);
-  if (largestBytes > limit)
-    throw new DeviceLimitError(
-      `Tensor ${largest.name} needs ${(largestBytes / 2 ** 20).toFixed(0)} MiB in one buffer, but this GPU binds at most ${(limit / 2 ** 20).toFixed(0)} MiB.`,
-    );
-  if (kvBytes > limit)
-    throw new DeviceLimitError(
-      `A KV cache of ${contextLength} tokens needs ${(kvBytes / 2 ** 20).toFixed(0)} MiB per layer, over this GPU's ${(limit / 2 ** 20).toFixed(0)} MiB binding limit.`,
-      'Use a shorter context length.',
-    );
 }

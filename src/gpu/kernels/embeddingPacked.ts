@@ -5,6 +5,7 @@ import { DeviceLimitError } from '../../protocol/errors.ts';
 import type { Gpu } from '../device.ts';
 import { dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
+import { embeddingRows, type EmbeddingChunk } from './embedding.ts';
 import { MATMUL_PARAMS } from './gemm.ts';
 import { KTYPE } from './kquantMatmul.ts';
 import { packedTypeConstants, packedWeightBytes, type PackedType } from './packedWeights.ts';
@@ -18,19 +19,27 @@ export interface PackedEmbeddingOptions {
   out: GPUBuffer;
   type: PackedType | KType;
   D: number;
+  /** Rows in the table. */
   V: number;
+  /** Absent: the table is the whole vocabulary. */
+  chunk?: EmbeddingChunk;
   label?: string;
 }
+
+/** Field order of `struct EmbedRows` in matmul_packed.wgsl and kquant_matmul.wgsl. */
+const EMBED_ROWS = { first: 'u32', vocab: 'u32' } as const;
 
 const WG = 256;
 
 /**
- * out[i·D + d] = table[ids[i], d] for i < m, decoding the rows it gathers in registers (the
- * `embed` entry point of the packed or K-quant matmul shader, so the decoding is the matmuls'
- * own); an id ≥ V writes a zero row, as createEmbedding does. A tied model's LM head binds the
+ * out[i·D + d] = table[ids[i] − first, d] for i < m and the ids the table holds, decoding the rows
+ * it gathers in registers (the `embed` entry point of the packed or K-quant matmul shader, so the
+ * decoding is the matmuls' own); ids past the vocabulary write a zero row, as createEmbedding
+ * does (EmbeddingChunk says how a split table shares that out). A tied model's LM head binds the
  * same table to the packed GEMV and GEMM.
  */
 export function createPackedEmbedding(gpu: Gpu, o: PackedEmbeddingOptions): KernelOp<{ m: number }> {
+  const rows = embeddingRows(o.V, o.chunk);
   const kquant = isKType(o.type);
   if (kquant && o.D % QK_K !== 0) throw new RangeError(`embedding: ${o.type} rows of ${o.D} values are not whole super-blocks of ${QK_K}`);
   const need = kquant ? kquantByteLength(o.type as KType, o.V * o.D) : packedWeightBytes(o.type as PackedType, o.V, o.D);
@@ -49,6 +58,8 @@ export function createPackedEmbedding(gpu: Gpu, o: PackedEmbeddingOptions): Kern
   });
   // The shaders' matmul Params: m tokens, K = D values per row, N = V rows; the offsets stay 0.
   const params = new Params(gpu.device, MATMUL_PARAMS, `${label} params`);
+  const chunkParams = new Params(gpu.device, EMBED_ROWS, `${label} rows`);
+  chunkParams.write({ first: rows.first, vocab: rows.vocab });
   // Bindings as the shaders number them: no x (binding 0) in this entry point, the ids at 4.
   const bindGroup = gpu.device.createBindGroup({
     label,
@@ -58,6 +69,7 @@ export function createPackedEmbedding(gpu: Gpu, o: PackedEmbeddingOptions): Kern
       { binding: 2, resource: { buffer: o.out } },
       { binding: 3, resource: { buffer: params.buffer } },
       { binding: 4, resource: { buffer: o.ids } },
+      { binding: 5, resource: { buffer: chunkParams.buffer } },
     ],
   });
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
@@ -73,6 +85,7 @@ export function createPackedEmbedding(gpu: Gpu, o: PackedEmbeddingOptions): Kern
     },
     destroy() {
       params.destroy();
+      chunkParams.destroy();
     },
   };
 }
