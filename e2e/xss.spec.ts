@@ -187,7 +187,7 @@ for (const csp of ['enforced', 'bypassed'] as const) {
         return [...template.content.querySelectorAll('*')].map((e) => ({ tag: e.tagName, title: e.getAttribute('title'), attributes: e.getAttributeNames() }));
       }, snippet);
       await blank.close();
-      expect(parsed).toEqual([{ tag: 'IFRAME', title: `${title} on Pocket Hub`, attributes: ['src', 'title', 'width', 'height', 'style', 'allow', 'loading'] }]);
+      expect(parsed).toEqual([{ tag: 'IFRAME', title: `${title} on Pocket Hub`, attributes: ['src', 'title', 'width', 'height', 'style', 'allow', 'referrerpolicy', 'loading'] }]);
       await page.keyboard.press('Escape');
 
       // The widget reads the real model; its example prompts include the payload, as a button's text.
