@@ -5,8 +5,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { randomLlamaGguf, storiesTokenizerMetadata, type RandomLlamaOptions } from '../../scripts/randomGguf.ts';
+import { agreement, dense, expectWithin, sequence, type Bounds } from '../../test/agreement.ts';
 import { referenceProbabilities } from '../../test/llamaCpp.ts';
 import { quantizeWithLlamaCpp, type LlamaQuantType } from '../../test/llamaQuantize.ts';
 import { llamaLogitsRef } from '../../test/reference/llama.ts';
@@ -14,25 +15,9 @@ import { diskLocation } from '../cli/nodeFiles.ts';
 import { Engine } from './engine.ts';
 import { llamaTensors } from './model/weights.ts';
 import { openModel } from './open.ts';
-import { Rng } from './sampling.ts';
 import { scoreRow } from './score.ts';
 
 const VOCAB = 512;
-
-/** Bounds on how our next-token distributions may differ from another's. */
-interface Bounds {
-  /** Fraction of positions whose most likely token must be the other's. */
-  minTop1: number;
-  /** Largest total-variation distance allowed at any position. */
-  maxTv: number;
-  /** Largest mean total variation over the positions. */
-  meanTv?: number;
-  /**
-   * Where our most likely token differs from the other's, the most the other may prefer its own
-   * choice to ours, as ln(p(its choice) / p(ours)): a disagreement must be a near-tie.
-   */
-  nearTie?: number;
-}
 
 interface Case {
   name: string;
@@ -139,64 +124,6 @@ const CASES: Case[] = [
   },
 ];
 
-/** BOS, then ids drawn from the ordinary tokens (3..511: past <unk>, <s>, </s>). */
-function sequence(seed: number, length: number): number[] {
-  const rng = new Rng(seed);
-  return [1, ...Array.from({ length: length - 1 }, () => 3 + Math.floor(rng.next() * (VOCAB - 3)))];
-}
-
-/** Sparse [id, probability] lists as dense distributions over the vocabulary. */
-function dense(rows: [number, number][][]): Float64Array[] {
-  return rows.map((row) => {
-    const d = new Float64Array(VOCAB);
-    for (const [id, p] of row) d[id] = p;
-    return d;
-  });
-}
-
-function argmaxOf(p: Float64Array): number {
-  let best = 0;
-  for (let id = 1; id < p.length; id++) if (p[id] > p[best]) best = id;
-  return best;
-}
-
-interface Agreement {
-  top1: number;
-  maxTv: number;
-  meanTv: number;
-  /** The largest ln(p(their choice) / p(our choice)) under their distribution where the choices differ; 0 when they never do. */
-  widestMiss: number;
-  summary: string;
-}
-
-function agreement(ours: Float64Array[], theirs: Float64Array[]): Agreement {
-  let agree = 0;
-  let maxTv = 0;
-  let sumTv = 0;
-  let widestMiss = 0;
-  ours.forEach((p, i) => {
-    const q = theirs[i];
-    let tv = 0;
-    for (let id = 0; id < VOCAB; id++) tv += Math.abs(p[id] - q[id]);
-    tv /= 2;
-    sumTv += tv;
-    maxTv = Math.max(maxTv, tv);
-    const [a, b] = [argmaxOf(p), argmaxOf(q)];
-    if (a === b) agree++;
-    else widestMiss = Math.max(widestMiss, Math.log(q[b] / q[a]));
-  });
-  const n = ours.length;
-  const summary = `top-1 ${agree}/${n}, total variation ${maxTv.toExponential(2)} at worst, ${(sumTv / n).toExponential(2)} on average, widest miss ${widestMiss.toFixed(2)}`;
-  return { top1: agree / n, maxTv, meanTv: sumTv / n, widestMiss, summary };
-}
-
-function expectWithin(a: Agreement, b: Bounds, against: string): void {
-  expect(a.top1, `${against}: ${a.summary}`).toBeGreaterThanOrEqual(b.minTop1);
-  expect(a.maxTv, `${against}: ${a.summary}`).toBeLessThanOrEqual(b.maxTv);
-  if (b.meanTv !== undefined) expect(a.meanTv, `${against}: ${a.summary}`).toBeLessThanOrEqual(b.meanTv);
-  if (b.nearTie !== undefined) expect(a.widestMiss, `${against}: ${a.summary}`).toBeLessThanOrEqual(b.nearTie);
-}
-
 let dir: string;
 // One engine for every row: pipelines compiled for one row serve the next.
 const engine = new Engine();
@@ -221,12 +148,12 @@ describe.each(CASES)('random Llama, $name weights', ({ name, model, quantize, po
   });
 
   test(`${positions} teacher-forced positions against the float64 model and against llama.cpp`, async () => {
-    const ids = sequence(11, positions);
-    const ours = dense((await engine.score(ids, { topK: VOCAB })).positions.map((p) => p.top));
+    const ids = sequence(11, positions, VOCAB);
+    const ours = dense((await engine.score(ids, { topK: VOCAB })).positions.map((p) => p.top), VOCAB);
     const opened = await openModel(await diskLocation(path));
     const logits = await llamaLogitsRef(opened.config, llamaTensors('gguf', opened.tensors, opened.config), ids, opened.ropeMode);
-    const exact = dense(ids.map((_, i) => scoreRow(logits.subarray(i * VOCAB, (i + 1) * VOCAB), VOCAB).top));
-    const reference = dense(await referenceProbabilities(path, ids, VOCAB));
+    const exact = dense(ids.map((_, i) => scoreRow(logits.subarray(i * VOCAB, (i + 1) * VOCAB), VOCAB).top), VOCAB);
+    const reference = dense(await referenceProbabilities(path, ids, VOCAB), VOCAB);
     const [vsExact, vsLlamaCpp] = [agreement(ours, exact), agreement(ours, reference)];
     console.log(`${name}: against float64 ${vsExact.summary}; against llama.cpp ${vsLlamaCpp.summary}`);
     expectWithin(vsExact, EXACT, 'float64');
