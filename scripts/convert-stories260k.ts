@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { readGguf, type GgufFile } from '../src/engine/formats/gguf.ts';
 import { bytesSource, readTensorF32 } from '../src/engine/formats/source.ts';
 import { writeSafetensors } from '../src/engine/formats/safetensorsWriter.ts';
-import { configFromGguf } from '../src/engine/config.ts';
+import { configFromGguf } from '../src/engine/configGguf.ts';
 import { tokenizerJsonFromGguf } from '../src/engine/tokenizer/fromGguf.ts';
 
 const EMBEDDED_HUB = join(dirname(fileURLToPath(import.meta.url)), '..', 'hub', 'models', 'pocket-hub');

@@ -1,5 +1,7 @@
 import { CorruptFileError, MissingFileError, MissingTokenizerError } from '../protocol/errors.ts';
-import { configFromGguf, configFromHf, type ModelConfig } from './config.ts';
+import type { ModelConfig } from './config.ts';
+import { configFromGguf } from './configGguf.ts';
+import { configFromHf } from './configHf.ts';
 import type { ModelLocation } from './files.ts';
 import { readGguf } from './formats/gguf.ts';
 import { readSafetensors, readShardedSafetensors } from './formats/safetensors.ts';

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { randomLlamaGguf, tokenizerMetadata, type RandomLlamaOptions } from '../../scripts/randomLlama.ts';
 import { argmax } from '../../test/reference/linalg.ts';
 import { llamaLogitsRef } from '../../test/reference/llama.ts';
-import { configFromGguf } from './config.ts';
+import { configFromGguf } from './configGguf.ts';
 import { Engine } from './engine.ts';
 import { readGguf } from './formats/gguf.ts';
 import { bytesSource } from './formats/source.ts';

@@ -1,12 +1,15 @@
 // A model's shape, size and whether the engine runs it, read from config.json and the weight
 // files' headers with range requests: the model page shows what a download would cost and
 // whether it fits this device before a byte of weights is fetched. No DOM.
-import { configFromGguf, configFromHf, type ModelConfig } from '../engine/config.ts';
+import type { ModelConfig } from '../engine/config.ts';
+import { configFromGguf } from '../engine/configGguf.ts';
+import { configFromHf } from '../engine/configHf.ts';
 import { elementCount } from '../engine/formats/dtype.ts';
 import { readGguf, type GgufValue } from '../engine/formats/gguf.ts';
 import { readSafetensors, readShardedSafetensors } from '../engine/formats/safetensors.ts';
 import type { ByteSource, TensorInfo } from '../engine/formats/source.ts';
-import { gpuWeightBytes, llamaTensors, weightStorage } from '../engine/model/weights.ts';
+import { gpuWeightBytes, weightStorage } from '../engine/model/gpuWeights.ts';
+import { llamaTensors } from '../engine/model/weights.ts';
 import { vocabRowBytes } from '../engine/model/vocabMatrix.ts';
 import { pickChatTemplate } from '../engine/tokenizer/chatTemplate.ts';
 import { ggufTokenizerFiles } from '../engine/tokenizer/fromGguf.ts';

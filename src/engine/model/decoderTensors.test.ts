@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { storiesTokenizerMetadata } from '../../../scripts/randomGguf.ts';
 import { llama3RopeFactors as converterFactors, RANDOM_MODELS, randomModel } from '../../../scripts/randomModel.ts';
 import { CorruptFileError, UnsupportedArchitectureError } from '../../protocol/errors.ts';
-import { configFromGguf } from '../config.ts';
+import { configFromGguf } from '../configGguf.ts';
 import { readGguf } from '../formats/gguf.ts';
 import { bytesSource } from '../formats/source.ts';
 import { checkShapes, llama3RopeFactors } from './decoderTensors.ts';

@@ -12,7 +12,8 @@ import { testGpu, withGpuErrors } from '../../../test/gpu.ts';
 import { llamaLogitsRef } from '../../../test/reference/llama.ts';
 import { readGguf } from '../formats/gguf.ts';
 import { bytesSource } from '../formats/source.ts';
-import { configFromGguf, type ModelConfig } from '../config.ts';
+import type { ModelConfig } from '../config.ts';
+import { configFromGguf } from '../configGguf.ts';
 import { LlamaModel } from './llama.ts';
 import { llamaTensors, type LlamaTensors } from './weights.ts';
 

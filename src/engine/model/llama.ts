@@ -18,7 +18,8 @@ import { elementCount } from '../formats/dtype.ts';
 import { readTensorF32, type TensorInfo } from '../formats/source.ts';
 import { checkShapes, decodeTensor, llama3RopeFactors } from './decoderTensors.ts';
 import { bindingLimit, checkDeviceLimits, createWeightMatmul, VocabMatrix, type LogitsOp } from './vocabMatrix.ts';
-import { gpuWeightBytes, inFileOrder, uploadWeight, weightStorage, type LlamaLayerTensors, type LlamaTensors } from './weights.ts';
+import { gpuWeightBytes, inFileOrder, uploadWeight, weightStorage } from './gpuWeights.ts';
+import type { LlamaLayerTensors, LlamaTensors } from './weights.ts';
 
 export type RopeMode = 'adjacent' | 'halves';
 

@@ -11,7 +11,7 @@ import { createPackedMatmul } from '../../gpu/kernels/matmulF16.ts';
 import { kquantByteLength } from '../formats/kquant.ts';
 import { packedBytes } from '../formats/quant.ts';
 import type { TensorInfo } from '../formats/source.ts';
-import { uploadWeight, weightStorage, type WeightStorage } from './weights.ts';
+import { uploadWeight, weightStorage, type WeightStorage } from './gpuWeights.ts';
 
 /**
  * The vocabulary matrices (token embedding, LM head) are the only tensors of real models that

@@ -6,7 +6,7 @@ import { randomLlamaGguf, tokenizerMetadata } from '../../../scripts/randomLlama
 import { testGpu, withGpuErrors } from '../../../test/gpu.ts';
 import type { Gpu } from '../../gpu/device.ts';
 import { DeviceLimitError } from '../../protocol/errors.ts';
-import { configFromGguf } from '../config.ts';
+import { configFromGguf } from '../configGguf.ts';
 import { readGguf } from '../formats/gguf.ts';
 import { bytesSource } from '../formats/source.ts';
 import { LlamaModel } from './llama.ts';

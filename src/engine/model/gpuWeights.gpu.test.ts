@@ -3,7 +3,7 @@ import { readBuffer } from '../../gpu/buffers.ts';
 import { CorruptFileError } from '../../protocol/errors.ts';
 import { rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
 import { bytesSource, type ByteSource, type TensorInfo } from '../formats/source.ts';
-import { uploadWeight } from './weights.ts';
+import { uploadWeight } from './gpuWeights.ts';
 
 /** A source over `bytes` that records the length of every read. */
 function recording(bytes: Uint8Array): { source: ByteSource; reads: number[] } {
