@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { everyOther, fiveOfSix, llamaFamily } from '../../test/configExpectations.ts';
 import { CorruptFileError, UnsupportedArchitectureError } from '../protocol/errors.ts';
 import { configFromGguf } from './configGguf.ts';
 import { readGguf } from './formats/gguf.ts';
@@ -11,23 +12,6 @@ const fixture = (name: string) =>
   new Uint8Array(
     readFileSync(new URL(name === 'stories260K.gguf' ? `../../hub/models/pocket-hub/stories260K-GGUF/${name}` : `../../test/fixtures/gguf/${name}`, import.meta.url)),
   );
-
-/** gemma2's sliding layers: the even ones. */
-const everyOther = (layers: number) => Array.from({ length: layers }, (_, i) => i % 2 === 0);
-/** gemma3's: all but every 6th. */
-const fiveOfSix = (layers: number) => Array.from({ length: layers }, (_, i) => i % 6 !== 5);
-
-/** The fields every Llama-family config has beside its shape. */
-const llamaFamily = {
-  norm: 'rms',
-  activation: 'silu',
-  gatedFfn: true,
-  positions: 'rope',
-  qkNorm: false,
-  postNorms: false,
-  embeddingScale: 1,
-  normWeightOffset: 0,
-} as const;
 
 /** A GGUF with llama-style metadata and a single embedding tensor, for the edge cases. */
 async function syntheticGguf(metadata: Record<string, GgufTypedValue>, tensorNames = ['token_embd.weight']) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { everyOther, fiveOfSix, llamaFamily } from '../../test/configExpectations.ts';
 import { CorruptFileError, UnsupportedArchitectureError } from '../protocol/errors.ts';
 import { configFromHf } from './configHf.ts';
 
@@ -188,23 +189,6 @@ const gemma3 = {
   sliding_window_pattern: 6,
   vocab_size: 262144,
 };
-
-/** gemma2's sliding layers: the even ones. */
-const everyOther = (layers: number) => Array.from({ length: layers }, (_, i) => i % 2 === 0);
-/** gemma3's: all but every 6th. */
-const fiveOfSix = (layers: number) => Array.from({ length: layers }, (_, i) => i % 6 !== 5);
-
-/** The fields every Llama-family config has beside its shape. */
-const llamaFamily = {
-  norm: 'rms',
-  activation: 'silu',
-  gatedFfn: true,
-  positions: 'rope',
-  qkNorm: false,
-  postNorms: false,
-  embeddingScale: 1,
-  normWeightOffset: 0,
-} as const;
 
 function hfError(json: unknown): Error {
   try {
