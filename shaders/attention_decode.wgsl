@@ -10,6 +10,10 @@
 
 override HEAD_DIM: u32;
 override HEADS: u32;
+// The KV cache holds packed f16 (element e of a row in word e / 2, the even one in the low
+// half) instead of f32. Both layouts are declared as u32 words so one binding serves both;
+// the f32 path bitcasts its words, which costs nothing, and the other branch folds away.
+override KV_F16: bool = false;
 const TILE: u32 = 64u;
 // Keys and queries are read as vec4s (the wrapper requires HEAD_DIM % 4 == 0); V is read as
 // f32 so that all TILE threads share the output dims.
@@ -39,8 +43,10 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4f>;
-@group(0) @binding(2) var<storage, read> kCache: array<vec4f>;
-@group(0) @binding(3) var<storage, read> vCache: array<f32>;
+// f32: 4 dims per vec4u. Packed f16: 8 dims (the wrapper then requires HEAD_DIM % 8 == 0, so
+// every head starts on a vec4u).
+@group(0) @binding(2) var<storage, read> kCache: array<vec4u>;
+@group(0) @binding(3) var<storage, read> vCache: array<u32>;
 // [nSplits, nHeads, HEAD_DIM + 2]: unnormalised output, then max, then sum.
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;
 
@@ -60,6 +66,14 @@ fn tanhStable(y: f32) -> f32 {
   }
   let e = exp(-2.0 * a);
   return sign(y) * ((1.0 - e) / (1.0 + e));
+}
+
+// Element i of the V cache.
+fn vAt(i: u32) -> f32 {
+  if (KV_F16) {
+    return unpack2x16float(vCache[i / 2u])[i & 1u];
+  }
+  return bitcast<f32>(vCache[i]);
 }
 
 // Tree reduction of each head's TILE values in `tile` into its element 0.
@@ -104,14 +118,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
       s[g] = MASKED;
     }
     if (key < keyEnd) {
-      let base = (key * kvRowStride + kvHeadOffset) / 4u;
       for (var g = 0u; g < HEADS; g++) {
         s[g] = 0.0;
       }
-      for (var d = 0u; d < HEAD_VEC4; d++) {
-        let k = kCache[base + d];
-        for (var g = 0u; g < HEADS; g++) {
-          s[g] += dot(q[(head0 + g) * HEAD_VEC4 + d], k);
+      if (KV_F16) {
+        let base = (key * kvRowStride + kvHeadOffset) / 8u;
+        for (var d = 0u; d < HEAD_VEC4 / 2u; d++) {
+          let w = kCache[base + d];
+          let k0 = vec4f(unpack2x16float(w.x), unpack2x16float(w.y));
+          let k1 = vec4f(unpack2x16float(w.z), unpack2x16float(w.w));
+          for (var g = 0u; g < HEADS; g++) {
+            let qAt = (head0 + g) * HEAD_VEC4 + 2u * d;
+            s[g] += dot(q[qAt], k0);
+            s[g] += dot(q[qAt + 1u], k1);
+          }
+        }
+      } else {
+        let base = (key * kvRowStride + kvHeadOffset) / 4u;
+        for (var d = 0u; d < HEAD_VEC4; d++) {
+          let k = bitcast<vec4f>(kCache[base + d]);
+          for (var g = 0u; g < HEADS; g++) {
+            s[g] += dot(q[(head0 + g) * HEAD_VEC4 + d], k);
+          }
         }
       }
       for (var g = 0u; g < HEADS; g++) {
@@ -148,7 +176,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
           acc[g * DIM_SLOTS + i] *= alpha[g];
         }
         for (var c = 0u; c < nKeys; c++) {
-          let v = vCache[(key0 + c) * kvRowStride + kvHeadOffset + d];
+          let v = vAt((key0 + c) * kvRowStride + kvHeadOffset + d);
           for (var g = 0u; g < HEADS; g++) {
             acc[g * DIM_SLOTS + i] += tile[g * TILE + c] * v;
           }

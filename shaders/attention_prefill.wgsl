@@ -15,6 +15,11 @@
 // a wider one loads K, then V, chunk by chunk: two more barriers per extra chunk and tile.
 
 override HEAD_DIM: u32;
+// The KV cache holds packed f16 (element e of a row in word e / 2, the even one in the low
+// half) instead of f32. Both layouts are declared as vec4u so one binding serves both: the
+// f32 path bitcasts its words, which costs nothing, and the other branch folds away. Only
+// the tile loads differ; the tile itself is f32 either way.
+override KV_F16: bool = false;
 const ROWS: u32 = 16u;
 const LANES: u32 = 16u;
 // Rows are handled as vec4s (the wrapper requires HEAD_DIM % 4 == 0).
@@ -48,8 +53,10 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4f>;
-@group(0) @binding(2) var<storage, read> kCache: array<vec4f>;
-@group(0) @binding(3) var<storage, read> vCache: array<vec4f>;
+// f32: 4 dims per vec4u. Packed f16: 8 dims (the wrapper then requires HEAD_DIM % 8 == 0, so
+// HEAD_VEC4, CHUNK_VEC4 and every offset in vec4s below are even).
+@group(0) @binding(2) var<storage, read> kCache: array<vec4u>;
+@group(0) @binding(3) var<storage, read> vCache: array<vec4u>;
 @group(0) @binding(4) var<storage, read_write> out: array<vec4f>;
 
 // Workgroup memory is kept to the K/V tile on purpose: Q is read from storage, where the
@@ -96,20 +103,40 @@ fn chunkLen(chunk: u32) -> u32 {
 fn loadTile(fromV: bool, kv0: u32, kvEnd: u32, kvRowStride: u32, kvHeadOffset: u32, chunk: u32, t: u32) {
   let len = chunkLen(chunk);
   let d0 = chunk * CHUNK_VEC4;
+  if (KV_F16) {
+    // A thread unpacks one vec4u into two neighbouring vec4s of the tile.
+    let pairs = len / 2u;
+    for (var e = t; e < LANES * pairs; e += ROWS * LANES) {
+      let c = e / pairs;
+      let d = 2u * (e % pairs);
+      var lo = vec4f();
+      var hi = vec4f();
+      if (kv0 + c < kvEnd) {
+        let w = cacheWords(fromV, ((kv0 + c) * kvRowStride + kvHeadOffset + d0 + d) / 2u);
+        lo = vec4f(unpack2x16float(w.x), unpack2x16float(w.y));
+        hi = vec4f(unpack2x16float(w.z), unpack2x16float(w.w));
+      }
+      kvTile[c * STRIDE + d] = lo;
+      kvTile[c * STRIDE + d + 1u] = hi;
+    }
+    return;
+  }
   for (var e = t; e < LANES * len; e += ROWS * LANES) {
     let c = e / len;
     let d = e % len;
     var x = vec4f();
     if (kv0 + c < kvEnd) {
-      let at = (kv0 + c) * kvRowStride + kvHeadOffset + d0 + d;
-      if (fromV) {
-        x = vCache[at];
-      } else {
-        x = kCache[at];
-      }
+      x = bitcast<vec4f>(cacheWords(fromV, (kv0 + c) * kvRowStride + kvHeadOffset + d0 + d));
     }
     kvTile[c * STRIDE + d] = x;
   }
+}
+
+fn cacheWords(fromV: bool, at: u32) -> vec4u {
+  if (fromV) {
+    return vCache[at];
+  }
+  return kCache[at];
 }
 
 @compute @workgroup_size(ROWS * LANES)

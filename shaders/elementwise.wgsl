@@ -1,5 +1,8 @@
 // Element-wise ops over the first `count` elements of a buffer, one invocation each:
 //   gelu     out[j] = gelu_tanh(x[j])        (gpt2's ungated FFN; gelu_inplace: x = out)
+//   gelu_table  the same as llama.cpp's CPU backend computes it (ggml_vec_gelu_f32 under
+//            GGML_GELU_FP16): 0 for x ≤ −10, x for x ≥ 10, else ggml's f16 GELU table (binding 3,
+//            widened to f32 on the host) at the f16 nearest x; gelu_table_inplace: x = out
 //   softcap  x[j] ← cap · tanh(x[j] / cap)   (gemma2's final logits), in place
 //   scale    x[j] ← x[j] · value              (gemma's embedding scale √hidden), in place
 // In-place entry points bind only `out`: binding one buffer twice with a writable usage
@@ -20,6 +23,7 @@ const GELU_COEF: f32 = 0.044715;
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read> gelu_lut: array<f32>;
 
 // ½·g·(1 + tanh(u)) with u = √(2/π)·(g + 0.044715·g³), written g / (1 + e^(−2u)): equal, since
 // ½(1 + tanh(u)) = 1/(1 + e^(−2u)), and free of the cancellation in 1 + tanh(u) for g < 0. The
@@ -42,6 +46,51 @@ fn tanhStable(y: f32) -> f32 {
   return sign(y) * ((1.0 - e) / (1.0 + e));
 }
 
+// f32 bits → f16 bits, nearest even (F16C's rounding, which ggml uses), written with integers because
+// WGSL does not pin pack2x16float's rounding. The same function as in round_activations.wgsl.
+fn f16FromF32(b: u32) -> u32 {
+  let sign = (b >> 16u) & 0x8000u;
+  let e = i32((b >> 23u) & 0xffu);
+  let mant = b & 0x7fffffu;
+  if (e == 255) {
+    return sign | 0x7c00u | select(0u, 0x200u | (mant >> 13u), mant != 0u);
+  }
+  let he = e - 112;
+  if (he >= 31) {
+    return sign | 0x7c00u;
+  }
+  if (he <= 0) {
+    if (he < -10) {
+      return sign;
+    }
+    let full = mant | 0x800000u;
+    let shift = u32(14 - he);
+    let half = 1u << (shift - 1u);
+    let rem = full & ((1u << shift) - 1u);
+    var m = full >> shift;
+    if (rem > half || (rem == half && (m & 1u) == 1u)) {
+      m += 1u;
+    }
+    return sign | m;
+  }
+  var h = sign | (u32(he) << 10u) | (mant >> 13u);
+  let rem = mant & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u) == 1u)) {
+    h += 1u;
+  }
+  return h;
+}
+
+fn geluFromTable(g: f32) -> f32 {
+  if (g <= -10.0) {
+    return 0.0;
+  }
+  if (g >= 10.0) {
+    return g;
+  }
+  return gelu_lut[f16FromF32(bitcast<u32>(g))];
+}
+
 fn index(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
   return (wg.y * nwg.x + wg.x) * WG + li;
 }
@@ -60,6 +109,22 @@ fn gelu_inplace(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
   let j = index(wg, nwg, li);
   if (j < p.count) {
     out[j] = geluTanh(out[j]);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn gelu_table(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let j = index(wg, nwg, li);
+  if (j < p.count) {
+    out[j] = geluFromTable(x[j]);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn gelu_table_inplace(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let j = index(wg, nwg, li);
+  if (j < p.count) {
+    out[j] = geluFromTable(out[j]);
   }
 }
 

@@ -2,7 +2,8 @@
 // pairs j < ropeDim/2 are rotated by angle (pos0 + token) * invFreq[j]; in the out-of-place
 // entry point the remaining pairs copy dims (2j, 2j+1), which are exactly the dims past ropeDim.
 // Two entry points because an in-place call binds one buffer, and binding it twice with a
-// writable usage is a validation error.
+// writable usage is a validation error. A third, main_f16, writes the rotated rows into a
+// packed-f16 KV cache instead of an f32 buffer.
 
 // false: pairs (2j, 2j+1) as in GGUF / llama2.c; true: pairs (j, j + ropeDim/2) as in HF checkpoints.
 override HALVES: bool;
@@ -28,6 +29,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> invFreq: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// A packed-f16 cache: element e of a row in word e / 2, the even element in the low 16 bits.
+@group(0) @binding(4) var<storage, read_write> outF16: array<u32>;
 
 struct Pair {
   // Element indices of the pair inside x's row layout; `outShift` moves them to out's row.
@@ -116,4 +119,74 @@ fn main_inplace(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) group
   let ab = rotated(out[pair.a], out[pair.b], pair.cosSin);
   out[pair.a] = ab.x;
   out[pair.b] = ab.y;
+}
+
+// Into a packed-f16 cache. One invocation per output word, i.e. per output elements (2i, 2i+1)
+// of a head, so no two invocations write the same word; with HALVES those two elements belong
+// to two different pairs. Each element is computed by the same expressions as in main, so the
+// stored halves are exactly main's f32 results rounded.
+@compute @workgroup_size(WORKGROUP)
+fn main_f16(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let id = invocation(wg, groups, lid);
+  let halfDim = params.headDim / 2u;
+  let perToken = params.nHeads * halfDim;
+  if (id >= params.m * perToken) {
+    return;
+  }
+  let token = id / perToken;
+  let base = (id / halfDim) * params.headDim;
+  let e = 2u * (id % halfDim);
+  let lo = f16Bits(bitcast<u32>(ropedElement(token, base, e)));
+  let hi = f16Bits(bitcast<u32>(ropedElement(token, base, e + 1u)));
+  // Row outRowOffset + token of the cache starts at word (outRowOffset + token) · perToken.
+  outF16[params.outRowOffset * perToken + id] = lo | (hi << 16u);
+}
+
+// Element e of the rotated head whose input row starts at x[base], for token `token` of the block.
+fn ropedElement(token: u32, base: u32, e: u32) -> f32 {
+  if (e >= params.ropeDim) {
+    return x[base + e];
+  }
+  let halfRope = params.ropeDim / 2u;
+  var j: u32;
+  var second: bool;
+  var a: u32;
+  if (HALVES) {
+    second = e >= halfRope;
+    j = select(e, e - halfRope, second);
+    a = base + j;
+  } else {
+    second = (e & 1u) == 1u;
+    j = e / 2u;
+    a = base + 2u * j;
+  }
+  let b = select(a + 1u, a + halfRope, HALVES);
+  let ab = rotated(x[a], x[b], cosSin(f32(params.pos0 + token) * invFreq[j]));
+  return select(ab.x, ab.y, second);
+}
+
+// f32 bits to f16 bits, round to nearest, ties to even. A copy of kv_store.wgsl's f16Bits, which
+// explains it (WGSL has no includes); both are checked bit for bit against the same TS rounding.
+fn f16Bits(b: u32) -> u32 {
+  let sign = (b >> 16u) & 0x8000u;
+  let a = b & 0x7fffffffu;
+  if (a > 0x7f800000u) {
+    return sign | 0x7e00u | ((a >> 13u) & 0x3ffu);
+  }
+  if (a >= 0x47800000u) {
+    return sign | 0x7c00u;
+  }
+  if (a >= 0x38800000u) {
+    let h = (a - 0x38000000u) >> 13u;
+    let rem = a & 0x1fffu;
+    return sign | (h + select(0u, 1u, rem + (h & 1u) > 0x1000u));
+  }
+  if (a <= 0x33000000u) {
+    return sign;
+  }
+  let full = (a & 0x7fffffu) | 0x800000u;
+  let shift = 126u - (a >> 23u);
+  let m = full >> shift;
+  let rem = full & ((1u << shift) - 1u);
+  return sign | (m + select(0u, 1u, rem + (m & 1u) > (1u << (shift - 1u))));
 }

@@ -5,6 +5,10 @@
 // it keeps its relative accuracy for negative g, where 1 + tanh(u) cancels. For g far below
 // zero e^(−g) or e^(−2u) overflows to +inf and the quotient is a signed zero, the right limit,
 // so no clamp is needed; g³ overflowing to ±inf gives the same limits.
+//
+// main_table is llama.cpp's CPU GeGLU (ggml_vec_geglu_f32 under GGML_GELU_FP16), for comparing
+// with it token for token: 0 for g ≤ −10, g · up for g ≥ 10, and in between ggml's f16 GELU table
+// (binding 4, widened to f32 on the host) at the f16 nearest g, times up.
 
 struct Params {
   count: u32,
@@ -20,6 +24,7 @@ const GELU_COEF: f32 = 0.044715;
 @group(0) @binding(1) var<storage, read> up: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read> gelu_lut: array<f32>;
 
 fn act(g: f32) -> f32 {
   if (ACTIVATION == 1u) {
@@ -39,5 +44,59 @@ fn main(
   let j = (wg.y * nwg.x + wg.x) * WG + li;
   if (j < p.count) {
     out[j] = act(gate[j]) * up[j];
+  }
+}
+
+// f32 bits → f16 bits, nearest even (F16C's rounding, which ggml uses), written with integers because
+// WGSL does not pin pack2x16float's rounding. The same function as in round_activations.wgsl.
+fn f16FromF32(b: u32) -> u32 {
+  let sign = (b >> 16u) & 0x8000u;
+  let e = i32((b >> 23u) & 0xffu);
+  let mant = b & 0x7fffffu;
+  if (e == 255) {
+    return sign | 0x7c00u | select(0u, 0x200u | (mant >> 13u), mant != 0u);
+  }
+  let he = e - 112;
+  if (he >= 31) {
+    return sign | 0x7c00u;
+  }
+  if (he <= 0) {
+    if (he < -10) {
+      return sign;
+    }
+    let full = mant | 0x800000u;
+    let shift = u32(14 - he);
+    let half = 1u << (shift - 1u);
+    let rem = full & ((1u << shift) - 1u);
+    var m = full >> shift;
+    if (rem > half || (rem == half && (m & 1u) == 1u)) {
+      m += 1u;
+    }
+    return sign | m;
+  }
+  var h = sign | (u32(he) << 10u) | (mant >> 13u);
+  let rem = mant & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u) == 1u)) {
+    h += 1u;
+  }
+  return h;
+}
+
+@compute @workgroup_size(WG)
+fn main_table(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let j = (wg.y * nwg.x + wg.x) * WG + li;
+  if (j < p.count) {
+    let g = gate[j];
+    if (g <= -10.0) {
+      out[j] = 0.0;
+    } else if (g >= 10.0) {
+      out[j] = g * up[j];
+    } else {
+      out[j] = gelu_lut[f16FromF32(bitcast<u32>(g))] * up[j];
+    }
   }
 }

@@ -1,6 +1,7 @@
 // Float64 references for rotary position embedding and causal grouped-query attention.
 // Written as plainly as possible (no tiling, no online softmax) so they can be trusted
 // to check the tiled f32 kernels.
+import { f16ToF32, f32ToF16 } from '../../src/engine/formats/dtype.ts';
 
 export type RopeMode = 'adjacent' | 'halves';
 
@@ -104,4 +105,46 @@ export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: Arra
     }
   }
   return out;
+}
+
+/**
+ * The words of a packed-f16 KV cache holding x: element e in word e / 2, the even element in
+ * the low 16 bits, each rounded to nearest f16, ties to even (dtype.ts's f32ToF16, which is
+ * tested bit for bit against hand-worked patterns).
+ */
+export function packF16(x: ArrayLike<number>): Uint32Array {
+  const out = new Uint32Array(x.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = (f32ToF16(x[2 * i]) | (f32ToF16(x[2 * i + 1]) << 16)) >>> 0;
+  return out;
+}
+
+/** The values a packed-f16 cache gives back for x: each rounded to f16 (as packF16) and widened exactly. */
+export function roundF16(x: ArrayLike<number>): Float32Array {
+  return Float32Array.from(x, (v) => f16ToF32(f32ToF16(v)));
+}
+
+const f32Word = new Float32Array(1);
+const f32Bits = new Uint32Array(f32Word.buffer);
+/** The f32 next to v (v > 0) away from zero (step 1) or towards it (step −1). */
+function f32Step(v: number, step: number): number {
+  f32Word[0] = v;
+  f32Bits[0] += step;
+  return f32Word[0];
+}
+
+/**
+ * Inputs that pin down f32 → f16 rounding, all finite and non-zero: every positive half
+ * (subnormals included), the exact midpoint to the next one (a tie: to even sends half of them
+ * up and half down by the last bit's parity; the last, 65520, goes to infinity) and the two f32
+ * neighbours of each midpoint, which must round away from the tie. Then the same negated.
+ */
+export function f16RoundingSweep(): Float32Array {
+  const values: number[] = [];
+  for (let h = 1; h < 0x7c00; h++) {
+    const a = f16ToF32(h);
+    // Past the largest half, 65504, the next step of its binade would be 2^16.
+    const mid = (a + (h === 0x7bff ? 2 ** 16 : f16ToF32(h + 1))) / 2;
+    values.push(a, mid, f32Step(mid, -1), f32Step(mid, 1));
+  }
+  return Float32Array.from([...values, ...values.map((v) => -v)]);
 }

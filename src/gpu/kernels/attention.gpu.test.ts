@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { compare, randomF32, rng, testGpu, withGpuErrors } from '../../../test/gpu.ts';
-import { attentionRef } from '../../../test/reference/attention.ts';
-import { readF32, uploadF32 } from '../buffers.ts';
+import { attentionRef, packF16, roundF16 } from '../../../test/reference/attention.ts';
+import { readF32, uploadF32, uploadU32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
 import { createAttention, type AttentionDyn } from './attention.ts';
 
@@ -24,6 +24,8 @@ interface Shape {
   maxSeq: number;
   softcap?: number;
   window?: number;
+  /** The caches hold f.k and f.v packed as f16. */
+  kvF16?: boolean;
 }
 
 interface Fixture {
@@ -50,8 +52,9 @@ async function runAttention(gpu: Gpu, s: Shape, f: Fixture, steps: AttentionDyn[
   return withGpuErrors(gpu, async () => {
     const maxM = Math.max(...steps.map((d) => d.m));
     const q = uploadF32(gpu, 'q', f.q);
-    const kCache = uploadF32(gpu, 'kCache', f.k);
-    const vCache = uploadF32(gpu, 'vCache', f.v);
+    const cache = (name: string, x: Float32Array) => (s.kvF16 ? uploadU32(gpu, name, packF16(x)) : uploadF32(gpu, name, x));
+    const kCache = cache('kCache', f.k);
+    const vCache = cache('vCache', f.v);
     // NaN-filled, so an output element the kernel forgets to write fails the comparison.
     const out = uploadF32(gpu, 'out', new Float32Array(maxM * s.nHeads * s.headDim).fill(NaN));
     const op = createAttention(gpu, { q, kCache, vCache, out, ...s });
@@ -70,9 +73,11 @@ async function runAttention(gpu: Gpu, s: Shape, f: Fixture, steps: AttentionDyn[
   });
 }
 
+/** The f64 attention over what the kernel's caches hold: f.k and f.v, rounded to f16 if packed. */
 function reference(s: Shape, f: Fixture, { m, pos0 }: AttentionDyn): Float64Array {
-  const { nHeads, nKvHeads, headDim, softcap, window } = s;
-  return attentionRef(f.q, f.k, f.v, { m, pos0, nHeads, nKvHeads, headDim, scale: 1 / Math.sqrt(headDim), softcap, window });
+  const { nHeads, nKvHeads, headDim, softcap, window, kvF16 } = s;
+  const [k, v] = kvF16 ? [roundF16(f.k), roundF16(f.v)] : [f.k, f.v];
+  return attentionRef(f.q, k, v, { m, pos0, nHeads, nKvHeads, headDim, scale: 1 / Math.sqrt(headDim), softcap, window });
 }
 
 function check(got: Float32Array, s: Shape, f: Fixture, dyn: AttentionDyn, atol = ATOL): void {
@@ -83,7 +88,8 @@ function check(got: Float32Array, s: Shape, f: Fixture, dyn: AttentionDyn, atol 
 const name = (s: Shape, d: AttentionDyn) =>
   `m ${d.m} at pos0 ${d.pos0}/${s.maxSeq}, ${s.nHeads} heads over ${s.nKvHeads} KV heads, headDim ${s.headDim}` +
   (s.window ? `, window ${s.window}` : '') +
-  (s.softcap ? `, softcap ${s.softcap}` : '');
+  (s.softcap ? `, softcap ${s.softcap}` : '') +
+  (s.kvF16 ? ', f16 KV cache' : '');
 
 describe('attention prefill (m > 1)', () => {
   const cases: [Shape, AttentionDyn][] = [
@@ -246,6 +252,74 @@ describe('attention with a sliding window and soft-capping', () => {
       expect(() => createAttention(gpu, { ...s, headDim: 260 })).toThrow(/headDim/);
       expect(() => createAttention(gpu, { ...s, headDim: 6 })).toThrow(/headDim/);
       buffer.destroy();
+    });
+  });
+});
+
+/**
+ * Packed-f16 caches. The reference runs on K and V rounded to f16 exactly as packF16 rounds
+ * them, and the kernels widen each half to f32 exactly, so both see the same K and V: what is
+ * left is the kernels' f32 arithmetic, which ATOL (and SOFTCAP_ATOL under a cap) already
+ * bounds. Measured max |diff| against that reference: 4.0e-7 in Chromium and Dawn, as on f32
+ * caches. The rounding itself (up to 2^-11 relative per element) moves outputs by 4e-5 to 5e-4
+ * against the reference on unrounded K and V, far above ATOL (the first case checks it), so a
+ * kernel that decoded the halves wrongly or swapped the two halves of a word cannot pass.
+ */
+describe('attention on packed-f16 KV caches', () => {
+  const cases: [Shape, AttentionDyn][] = [
+    // Decode: GQA, a second tile of 37 keys.
+    [{ nHeads: 4, nKvHeads: 2, headDim: 64, maxSeq: 128, kvF16: true }, { m: 1, pos0: 100 }],
+    [{ nHeads: 8, nKvHeads: 2, headDim: 80, maxSeq: 128, window: 70, softcap: CAP, kvF16: true }, { m: 1, pos0: 100 }],
+    [{ nHeads: 8, nKvHeads: 1, headDim: 256, maxSeq: 200, kvF16: true }, { m: 1, pos0: 130 }],
+    // Prefill over 43, 30 and 33 keys, none a multiple of the 16-key tile.
+    [{ nHeads: 8, nKvHeads: 2, headDim: 80, maxSeq: 48, kvF16: true }, { m: 37, pos0: 6 }],
+    [{ nHeads: 4, nKvHeads: 1, headDim: 64, maxSeq: 40, window: 13, softcap: CAP, kvF16: true }, { m: 19, pos0: 11 }],
+    // Two K/V chunks per tile.
+    [{ nHeads: 4, nKvHeads: 2, headDim: 256, maxSeq: 40, kvF16: true }, { m: 20, pos0: 13 }],
+  ];
+  cases.forEach(([s, dyn], i) => {
+    test(name(s, dyn), async () => {
+      const gpu = await testGpu();
+      const hidden = s.window ? Math.max(0, dyn.pos0 - s.window + 1) : 0;
+      const f = fixture(s, dyn.m, dyn.pos0 + dyn.m, s.headDim * 23 + dyn.m + dyn.pos0, hidden);
+      const [got] = await runAttention(gpu, s, f, [dyn]);
+      check(got, s, f, dyn, s.softcap ? SOFTCAP_ATOL : ATOL);
+      if (i === 0) {
+        const unrounded = compare(got, reference({ ...s, kvF16: false }, f, dyn), ATOL);
+        expect(unrounded.count).toBeGreaterThan(0);
+      }
+    });
+  });
+
+  test('one op serves a prompt then decode steps', async () => {
+    const gpu = await testGpu();
+    const s = { nHeads: 4, nKvHeads: 1, headDim: 64, maxSeq: 96, kvF16: true };
+    const steps = [
+      { m: 9, pos0: 0 },
+      { m: 1, pos0: 9 },
+      { m: 1, pos0: 70 },
+      { m: 5, pos0: 71 },
+    ];
+    const f = fixture(s, 9, 76, 10);
+    const results = await runAttention(gpu, s, f, steps);
+    steps.forEach((dyn, i) => check(results[i], s, f, dyn));
+  });
+
+  test('takes caches of 2 bytes per element, and refuses smaller ones and heads of 4 mod 8 dims', async () => {
+    const gpu = await testGpu();
+    await withGpuErrors(gpu, async () => {
+      const io = uploadF32(gpu, 'qo', new Float32Array(8));
+      // 4 positions of one 8-dim head: 64 bytes as f16, 128 as f32.
+      const cache = uploadU32(gpu, 'kvCache', new Uint32Array(16));
+      const s = { q: io, kCache: cache, vCache: cache, out: io, nHeads: 1, nKvHeads: 1, headDim: 8, maxSeq: 4 };
+      const op = createAttention(gpu, { ...s, kvF16: true });
+      expect(op.label).toBe('attention_h1_kv1_hd8_kvf16');
+      op.destroy();
+      expect(() => createAttention(gpu, s)).toThrow(/smaller than 4 positions/);
+      expect(() => createAttention(gpu, { ...s, maxSeq: 5, kvF16: true })).toThrow(/smaller than 5 positions/);
+      expect(() => createAttention(gpu, { ...s, headDim: 4, maxSeq: 8, kvF16: true })).toThrow(/multiple of 8/);
+      io.destroy();
+      cache.destroy();
     });
   });
 });

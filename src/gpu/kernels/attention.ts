@@ -30,9 +30,15 @@ const DECODE_TARGET_WORKGROUPS = 256;
 export interface AttentionOptions {
   /** [m, nHeads, headDim] */
   q: GPUBuffer;
-  /** [maxSeq, nKvHeads, headDim], holding positions 0 .. pos0+m-1 when encoded. */
+  /**
+   * [maxSeq, nKvHeads, headDim], holding positions 0 .. pos0+m-1 when encoded: f32, or with
+   * kvF16 packed f16 (element e of row r in word (r · nKvHeads · headDim + e) / 2, the even
+   * element in the low 16 bits), as rope's outF16 and kvStore write it.
+   */
   kCache: GPUBuffer;
   vCache: GPUBuffer;
+  /** The caches hold packed f16 (half the bytes; needs headDim % 8 == 0); scores, softmax and sums stay f32. */
+  kvF16?: boolean;
   /** [m, nHeads, headDim]; must not be `q`. */
   out: GPUBuffer;
   nHeads: number;
@@ -73,8 +79,10 @@ function decodeHeads(group: number, headDim: number): number {
 export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<AttentionDyn> {
   const { q, kCache, vCache, out, nHeads, nKvHeads, headDim, maxSeq } = options;
   const scale = options.scale ?? 1 / Math.sqrt(headDim);
-  const { softcap = 0, window = maxSeq } = options;
-  const label = `attention_h${nHeads}_kv${nKvHeads}_hd${headDim}`;
+  const { softcap = 0, window = maxSeq, kvF16 = false } = options;
+  // The f32 variants keep the keys they had before the f16 ones existed.
+  const kvKey = kvF16 ? '_kvf16' : '';
+  const label = `attention_h${nHeads}_kv${nKvHeads}_hd${headDim}${kvKey}`;
   if (![nHeads, nKvHeads, headDim, maxSeq].every((n) => Number.isInteger(n) && n > 0) || nHeads % nKvHeads !== 0) {
     throw new RangeError(`${label}: nHeads must be a multiple of nKvHeads, all positive integers`);
   }
@@ -89,7 +97,9 @@ export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<A
   if (headDim > MAX_HEAD_DIM || headDim % 4 !== 0) {
     throw new RangeError(`${label}: headDim must be a multiple of 4 up to ${MAX_HEAD_DIM}`);
   }
-  const cacheBytes = maxSeq * nKvHeads * headDim * 4;
+  // The f16 kernels read a head as vec4u words of 8 dims, so a head must start on one.
+  if (kvF16 && headDim % 8 !== 0) throw new RangeError(`${label}: an f16 KV cache needs headDim to be a multiple of 8`);
+  const cacheBytes = maxSeq * nKvHeads * headDim * (kvF16 ? 2 : 4);
   if (kCache.size < cacheBytes || vCache.size < cacheBytes) {
     throw new RangeError(`${label}: the KV cache buffers are smaller than ${maxSeq} positions`);
   }
@@ -97,12 +107,13 @@ export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<A
   const rowBytes = nHeads * headDim * 4;
   const { device } = gpu;
 
-  const prefill = gpu.pipelines.get({ key: `attention_prefill_hd${headDim}`, code: prefillCode, constants: { HEAD_DIM: headDim } });
+  const KV_F16 = kvF16 ? 1 : 0;
+  const prefill = gpu.pipelines.get({ key: `attention_prefill_hd${headDim}${kvKey}`, code: prefillCode, constants: { HEAD_DIM: headDim, KV_F16 } });
   const decodeHeadsPerGroup = decodeHeads(group, headDim);
   const decode = gpu.pipelines.get({
-    key: `attention_decode_hd${headDim}_h${decodeHeadsPerGroup}`,
+    key: `attention_decode_hd${headDim}_h${decodeHeadsPerGroup}${kvKey}`,
     code: decodeCode,
-    constants: { HEAD_DIM: headDim, HEADS: decodeHeadsPerGroup },
+    constants: { HEAD_DIM: headDim, HEADS: decodeHeadsPerGroup, KV_F16 },
   });
   const reduce = gpu.pipelines.get({ key: `attention_reduce_hd${headDim}`, code: reduceCode, constants: { HEAD_DIM: headDim } });
 

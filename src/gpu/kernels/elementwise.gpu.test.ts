@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { compare, randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
+import { f16RoundingSweep } from '../../../test/reference/attention.ts';
 import { gelu, softcap } from '../../../test/reference/linalg.ts';
+import { ggmlGeluGated, ggmlGeluTableRef } from '../../../test/reference/llamaCppRounding.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
 import { createGelu, createScale, createSoftcap } from './elementwise.ts';
 
@@ -60,6 +62,57 @@ describe('gelu (ungated, gpt2)', () => {
       // gelu(−100) is ~1e−2000 in exact arithmetic: zero or a flushed subnormal, hence the
       // smallest normal f32 as atol.
       const r = compare(await readF32(gpu, xb), Array.from(x, (v) => gelu(v)), 2 ** -126, GELU_RTOL);
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      xb.destroy();
+    });
+  });
+});
+
+describe('gelu through ggml\'s f16 table (llama.cpp numerics)', () => {
+  // Every f16 in (−10.5, 10.5), each midpoint to the next and the midpoints' f32 neighbours, so every
+  // table entry is read and the f16 index must round to nearest even; then the clamps: exactly ±10,
+  // values that round to ±10 in f16 but sit inside the open interval, and far-out and tiny inputs.
+  const x = Float32Array.from([
+    ...f16RoundingSweep().filter((v) => Math.abs(v) < 10.5),
+    10,
+    -10,
+    9.999,
+    -9.999,
+    Math.fround(-10.000001),
+    1e30,
+    -1e30,
+    -0,
+    1e-40,
+    -1e-40,
+  ]);
+  const table = ggmlGeluTableRef();
+  // Exact: the kernel indexes the same table with the same f16 rounding, and clamps alike.
+  const expected = Array.from(x, (v) => ggmlGeluGated(v, 1, table));
+
+  test('out of place', async () => {
+    const gpu = await testGpu();
+    await withGpuErrors(gpu, async () => {
+      const xb = uploadF32(gpu, 'x', x);
+      const ob = uploadF32(gpu, 'out', new Float32Array(x.length + 1).fill(7));
+      const op = createGelu(gpu, { x: xb, out: ob, F: x.length, f16Table: true });
+      expect(op.label).toBe('gelu_table_f32_wg256');
+      runOp(gpu, op, { m: 1 });
+      const r = compare(await readF32(gpu, ob), [...expected, 7], 0);
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [xb, ob].forEach((b) => b.destroy());
+    });
+  });
+
+  test('in place, over a dispatch split across x and y', async () => {
+    const gpu = await testGpu();
+    await withGpuErrors(gpu, async () => {
+      const xb = uploadF32(gpu, 'x', x);
+      const op = createGelu(withDispatchLimit(gpu, 64), { x: xb, out: xb, F: x.length, f16Table: true });
+      expect(op.label).toBe('gelu_table_inplace_f32_wg256');
+      runOp(gpu, op, { m: 1 });
+      const r = compare(await readF32(gpu, xb), expected, 0);
       expect(r.count, r.table).toBe(0);
       op.destroy();
       xb.destroy();

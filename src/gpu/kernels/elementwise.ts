@@ -2,11 +2,12 @@ import code from '../../../shaders/elementwise.wgsl?raw';
 import type { Gpu } from '../device.ts';
 import { dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
+import { ggmlGeluTable } from './roundActivations.ts';
 
 const WG = 256;
 
 /** The entry points of elementwise.wgsl. */
-type Entry = 'gelu' | 'gelu_inplace' | 'softcap' | 'scale';
+type Entry = 'gelu' | 'gelu_inplace' | 'gelu_table' | 'gelu_table_inplace' | 'softcap' | 'scale';
 
 interface ElementwiseSpec {
   entry: Entry;
@@ -14,6 +15,8 @@ interface ElementwiseSpec {
   x?: GPUBuffer;
   /** Written at binding 1 (and read, in place). */
   out: GPUBuffer;
+  /** Bound read-only at binding 3 by the gelu_table entry points. */
+  table?: GPUBuffer;
   /** Elements per row: `encode({ m })` covers m·width elements. */
   width: number;
   value: number;
@@ -28,6 +31,7 @@ function elementwise(gpu: Gpu, s: ElementwiseSpec): KernelOp<{ m: number }> {
   const params = new Params(gpu.device, { count: 'u32', value: 'f32', invValue: 'f32' }, `${label} params`);
   const buffers: [number, GPUBuffer][] = [[1, s.out], [2, params.buffer]];
   if (s.x) buffers.unshift([0, s.x]);
+  if (s.table) buffers.push([3, s.table]);
   const bindGroup = gpu.device.createBindGroup({
     label,
     layout: pipeline.getBindGroupLayout(0),
@@ -57,13 +61,20 @@ export interface GeluOptions {
   /** [rows, F] f32; may be `x` itself. */
   out: GPUBuffer;
   F: number;
+  /**
+   * GELU as llama.cpp's CPU backend computes it, through ggml's f16 table (see ggmlGeluTable):
+   * 0 for x ≤ −10, x for x ≥ 10, else the table at fp16(x). Off by default.
+   */
+  f16Table?: boolean;
   label?: string;
 }
 
 /** out[j] = gelu_tanh(x[j]) for j < m·F: gpt2's ungated feed-forward activation. */
 export function createGelu(gpu: Gpu, o: GeluOptions): KernelOp<{ m: number }> {
   const inPlace = o.x === o.out;
-  return elementwise(gpu, { entry: inPlace ? 'gelu_inplace' : 'gelu', x: inPlace ? undefined : o.x, out: o.out, width: o.F, value: 1, label: o.label });
+  const table = o.f16Table ? ggmlGeluTable(gpu) : undefined;
+  const entry = `gelu${table ? '_table' : ''}${inPlace ? '_inplace' : ''}` as const;
+  return elementwise(gpu, { entry, x: inPlace ? undefined : o.x, out: o.out, table, width: o.F, value: 1, label: o.label });
 }
 
 export interface SoftcapOptions {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { compare, randomF32, rng, runOp, testGpu, withGpuErrors } from '../../../test/gpu.ts';
-import { ropeRef, type RopeMode } from '../../../test/reference/attention.ts';
-import { createStorage, readF32, uploadF32 } from '../buffers.ts';
+import { f16RoundingSweep, packF16, ropeRef, type RopeMode } from '../../../test/reference/attention.ts';
+import { createStorage, readF32, readU32, uploadF32, uploadU32 } from '../buffers.ts';
 import { createRope } from './rope.ts';
 
 // Inputs lie in [-1, 1] and the angle is the same f32 number on both sides (the reference
@@ -112,6 +112,104 @@ describe('rope', () => {
       expect(compare(got, ropeRef(x, c), ATOL).count).toBeGreaterThan(0);
     });
   }
+
+  // Into a packed-f16 cache (the K cache): the words must be exactly the f32 path's results
+  // rounded to nearest even, since each element is computed by the same expressions. Halves
+  // mode puts two different pairs in one word, and ropeDim 6 makes ropeDim/2 odd, so a word
+  // straddles the first and second halves of the rotated dims.
+  const intoF16: (Case & { outRowOffset: number; rows: number; factors?: boolean })[] = [
+    { mode: 'adjacent', m: 5, nHeads: 3, headDim: 16, ropeDim: 16, theta: 10000, pos0: 11, outRowOffset: 11, rows: 20 },
+    { mode: 'halves', m: 4, nHeads: 2, headDim: 64, ropeDim: 64, theta: 1e6, pos0: 300, outRowOffset: 1, rows: 6 },
+    { mode: 'halves', m: 3, nHeads: 2, headDim: 10, ropeDim: 6, theta: 10000, pos0: 40, outRowOffset: 0, rows: 3 },
+    { mode: 'adjacent', m: 3, nHeads: 4, headDim: 80, ropeDim: 40, theta: 500000, pos0: 7000, outRowOffset: 2, rows: 6, factors: true },
+  ];
+  for (const c of intoF16) {
+    test(`${c.mode} into a packed-f16 cache at row ${c.outRowOffset}, ropeDim ${c.ropeDim}/${c.headDim}${c.factors ? ', with factors' : ''}`, async () => {
+      const gpu = await testGpu();
+      const rowLen = c.nHeads * c.headDim;
+      const x = randomF32(c.m * rowLen, rng(c.m * 31 + c.headDim + c.pos0));
+      const freqFactors = c.factors ? llama3Factors(c.ropeDim / 2) : undefined;
+      const sentinel = 0xdeadbeef;
+      const [f32Out, words] = await withGpuErrors(gpu, async () => {
+        const xBuf = uploadF32(gpu, 'x', x);
+        const f32Buf = createStorage(gpu, 'out', c.m * rowLen * 4);
+        const cache = uploadU32(gpu, 'kCache', new Uint32Array((c.rows * rowLen) / 2).fill(sentinel));
+        const shape = { x: xBuf, nHeads: c.nHeads, headDim: c.headDim, ropeDim: c.ropeDim, theta: c.theta, mode: c.mode, freqFactors };
+        const plain = createRope(gpu, { ...shape, out: f32Buf });
+        const packed = createRope(gpu, { ...shape, out: cache, outF16: true });
+        expect(packed.label).toBe(`rope_${c.mode}_f16`);
+        runOp(gpu, plain, { m: c.m, pos0: c.pos0 });
+        runOp(gpu, packed, { m: c.m, pos0: c.pos0, outRowOffset: c.outRowOffset });
+        const result = [await readF32(gpu, f32Buf), await readU32(gpu, cache)] as const;
+        plain.destroy();
+        packed.destroy();
+        [xBuf, f32Buf, cache].forEach((b) => b.destroy());
+        return result;
+      });
+      // The f32 path itself is right (the other tests check it; this guards the baseline).
+      const mismatch = compare(f32Out, ropeRef(x, { ...c, freqFactors }), ATOL);
+      expect(mismatch.count, mismatch.table).toBe(0);
+      const words0 = (c.outRowOffset * rowLen) / 2;
+      const written = words.subarray(words0, words0 + (c.m * rowLen) / 2);
+      const expected = packF16(f32Out);
+      const bad = [...written.keys()].filter((i) => written[i] !== expected[i]);
+      const first = bad[0];
+      expect(bad.length, bad.length ? `word ${first}: 0x${written[first].toString(16)}, expected 0x${expected[first].toString(16)}` : '').toBe(0);
+      const others = [...words.subarray(0, words0), ...words.subarray(words0 + written.length)];
+      expect(others.every((w) => w === sentinel)).toBe(true);
+    });
+  }
+
+  // rope.wgsl carries its own copy of the f16 rounding. At position 0 every angle is 0, whose
+  // cos and sin the kernel gets exactly (1 and 0), so the rope is the identity and the cache
+  // must hold every tie and neighbour of the sweep rounded as kv_store.wgsl rounds it.
+  test('rounds every f16 tie to even on the way into the cache', async () => {
+    const gpu = await testGpu();
+    const x = f16RoundingSweep();
+    // The sweep holds 8 values per half, so heads of 8 dims tile it exactly.
+    const headDim = 8;
+    const nHeads = x.length / headDim;
+    const [f32Out, words] = await withGpuErrors(gpu, async () => {
+      const xBuf = uploadF32(gpu, 'x', x);
+      const f32Buf = createStorage(gpu, 'out', x.byteLength);
+      const cache = createStorage(gpu, 'kCache', x.length * 2);
+      const shape = { x: xBuf, nHeads, headDim, theta: 10000, mode: 'halves' as const };
+      const plain = createRope(gpu, { ...shape, out: f32Buf });
+      const packed = createRope(gpu, { ...shape, out: cache, outF16: true });
+      runOp(gpu, plain, { m: 1, pos0: 0 });
+      runOp(gpu, packed, { m: 1, pos0: 0 });
+      const result = [await readF32(gpu, f32Buf), await readU32(gpu, cache)] as const;
+      plain.destroy();
+      packed.destroy();
+      [xBuf, f32Buf, cache].forEach((b) => b.destroy());
+      return result;
+    });
+    expect(f32Out.every((v, i) => v === x[i])).toBe(true);
+    const expected = packF16(x);
+    const bad = [...words.keys()].filter((i) => words[i] !== expected[i]);
+    const first = bad[0];
+    expect(bad.length, bad.length ? `word ${first} (${x[2 * first]}, ${x[2 * first + 1]}): 0x${words[first].toString(16)}, expected 0x${expected[first].toString(16)}` : '').toBe(0);
+  });
+
+  test('an f16 output needs its own buffer and half the bytes per row', async () => {
+    const gpu = await testGpu();
+    await withGpuErrors(gpu, async () => {
+      const x = createStorage(gpu, 'x', 2 * 8 * 4);
+      const cache = createStorage(gpu, 'kCache', 3 * 8 * 2);
+      const base = { nHeads: 1, headDim: 8, theta: 10000, mode: 'adjacent' as const, outF16: true };
+      expect(() => createRope(gpu, { ...base, x, out: x })).toThrow(/f16 output/);
+      const op = createRope(gpu, { ...base, x, out: cache });
+      const encoder = gpu.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      expect(() => op.encode(pass, { m: 2, pos0: 0, outRowOffset: 2 })).toThrow(/do not fit/);
+      op.encode(pass, { m: 2, pos0: 0, outRowOffset: 1 });
+      pass.end();
+      gpu.device.queue.submit([encoder.finish()]);
+      op.destroy();
+      x.destroy();
+      cache.destroy();
+    });
+  });
 
   test('frequency factors must be one positive number per rotated pair', async () => {
     const gpu = await testGpu();

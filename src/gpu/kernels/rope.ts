@@ -9,8 +9,14 @@ const WORKGROUP = 64; // matches WORKGROUP in rope.wgsl
 export interface RopeOptions {
   /** [m, nHeads, headDim] */
   x: GPUBuffer;
-  /** [rows, nHeads * headDim]; may be `x` itself (then outRowOffset must stay 0). */
+  /**
+   * [rows, nHeads * headDim]; may be `x` itself (then outRowOffset must stay 0). With outF16,
+   * a packed-f16 KV cache: element e of row r in word (r · nHeads · headDim + e) / 2, the even
+   * element in the low 16 bits, rounded to nearest f16, ties to even.
+   */
   out: GPUBuffer;
+  /** Write `out` as packed f16 (the K cache) rather than f32; not with an in-place rope. */
+  outF16?: boolean;
   nHeads: number;
   headDim: number;
   /** Rotate only the first ropeDim dims of each head and copy the rest; defaults to headDim. */
@@ -46,11 +52,13 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
     throw new RangeError(`rope: freqFactors needs ${ropeDim / 2} positive finite factors, got ${freqFactors.length}`);
   }
   const inPlace = x === out;
-  const label = `rope_${mode}_${inPlace ? 'inplace' : 'copy'}`;
+  const outF16 = options.outF16 ?? false;
+  if (inPlace && outF16) throw new RangeError(`rope: an f16 output cannot be the f32 input`);
+  const label = `rope_${mode}_${inPlace ? 'inplace' : outF16 ? 'f16' : 'copy'}`;
   const pipeline = gpu.pipelines.get({
     key: label,
     code,
-    entryPoint: inPlace ? 'main_inplace' : 'main',
+    entryPoint: inPlace ? 'main_inplace' : outF16 ? 'main_f16' : 'main',
     constants: { HALVES: mode === 'halves' ? 1 : 0 },
   });
 
@@ -66,11 +74,12 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
   const entries: GPUBindGroupEntry[] = [
     { binding: 0, resource: { buffer: params.buffer } },
     { binding: 1, resource: { buffer: invFreqBuffer } },
-    { binding: 3, resource: { buffer: out } },
+    { binding: outF16 ? 4 : 3, resource: { buffer: out } },
   ];
   if (!inPlace) entries.push({ binding: 2, resource: { buffer: x } });
   const bindGroup = gpu.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
   const rowBytes = nHeads * headDim * 4;
+  const outRowBytes = nHeads * headDim * (outF16 ? 2 : 4);
 
   return {
     label,
@@ -78,7 +87,7 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
       if (inPlace && outRowOffset !== 0) {
         throw new RangeError(`${label}: an in-place rope cannot move rows (outRowOffset ${outRowOffset})`);
       }
-      if (m * rowBytes > x.size || (outRowOffset + m) * rowBytes > out.size) {
+      if (m * rowBytes > x.size || (outRowOffset + m) * outRowBytes > out.size) {
         throw new RangeError(`${label}: ${m} rows at row ${outRowOffset} do not fit the bound buffers`);
       }
       params.write({ m, pos0, outRowOffset, nHeads, headDim, ropeDim });

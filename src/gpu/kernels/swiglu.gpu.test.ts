@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { compare, randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
+import { f16RoundingSweep } from '../../../test/reference/attention.ts';
 import { swiglu } from '../../../test/reference/linalg.ts';
+import { ggmlGeluGated, ggmlGeluTableRef } from '../../../test/reference/llamaCppRounding.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
 import { createSwiglu } from './swiglu.ts';
 
@@ -104,6 +106,30 @@ describe('swiglu', () => {
       // gelu(−6) ≈ −8.4e−11 is checked to the bound above with |2u| ≈ 25; gelu(−100)
       // underflows to zero or a subnormal a GPU may flush: atol is the smallest normal f32.
       const r = compare(await readF32(gpu, ob), swiglu(gate, up, 'gelu_tanh'), 2 ** -126, (3 + 7 * 25 + 4) * EPS32);
+      expect(r.count, r.table).toBe(0);
+      op.destroy();
+      [gb, ub, ob].forEach((b) => b.destroy());
+    });
+  });
+
+  test('gelu_tanh_f16 is ggml_vec_geglu_f32 under GGML_GELU_FP16, exactly', async () => {
+    const gpu = await testGpu();
+    // Gates: every f16 in (−10.5, 10.5) with the midpoints to its neighbours and their f32
+    // neighbours (every table entry, and the f16 index's ties), then the clamps at ±10 (9.999
+    // rounds to 10 in f16 but is inside the table's range) and far-out values.
+    const gate = Float32Array.from([...f16RoundingSweep().filter((v) => Math.abs(v) < 10.5), 10, -10, 9.999, -9.999, 1e30, -1e30, -0]);
+    const up = randomF32(gate.length, rng(34), 3);
+    const table = ggmlGeluTableRef();
+    await withGpuErrors(gpu, async () => {
+      const gb = uploadF32(gpu, 'gate', gate);
+      const ub = uploadF32(gpu, 'up', up);
+      const ob = uploadF32(gpu, 'out', new Float32Array(gate.length + 1).fill(7));
+      const op = createSwiglu(gpu, { gate: gb, up: ub, out: ob, F: gate.length, activation: 'gelu_tanh_f16' });
+      expect(op.label).toBe('swiglu_gelu_tanh_f16_f32_wg256');
+      runOp(gpu, op, { m: 1 });
+      // Exact: the same table entry times up, one correctly rounded f32 product, as in ggml.
+      const expected = [...Array.from(gate, (g, j) => ggmlGeluGated(g, up[j], table)), 7];
+      const r = compare(await readF32(gpu, ob), expected, 0);
       expect(r.count, r.table).toBe(0);
       op.destroy();
       [gb, ub, ob].forEach((b) => b.destroy());

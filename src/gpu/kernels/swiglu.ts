@@ -2,6 +2,7 @@ import code from '../../../shaders/swiglu.wgsl?raw';
 import type { Gpu } from '../device.ts';
 import { bindBuffers, dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
+import { ggmlGeluTable } from './roundActivations.ts';
 
 export interface SwigluOptions {
   /** [rows, F] f32: the gate projection. */
@@ -11,25 +12,34 @@ export interface SwigluOptions {
   /** [rows, F] f32. */
   out: GPUBuffer;
   F: number;
-  /** The gate's activation: 'silu' (Llama, the default) or 'gelu_tanh' (Gemma's GeGLU). */
+  /**
+   * The gate's activation: 'silu' (Llama, the default), 'gelu_tanh' (Gemma's GeGLU), or
+   * 'gelu_tanh_f16', GeGLU as llama.cpp's CPU backend computes it (ggml's f16 GELU table, see
+   * ggmlGeluTable): 0 for g ≤ −10, g for g ≥ 10, else the table at fp16(g).
+   */
   activation?: FfnActivation;
   label?: string;
 }
 
-export type FfnActivation = 'silu' | 'gelu_tanh';
+export type FfnActivation = 'silu' | 'gelu_tanh' | 'gelu_tanh_f16';
 
 const WG = 256;
-/** Values of the shader's ACTIVATION override. */
-const ACTIVATIONS: Record<FfnActivation, number> = { silu: 0, gelu_tanh: 1 };
+/** Values of main's ACTIVATION override; gelu_tanh_f16 has its own entry point. */
+const ACTIVATIONS: Record<Exclude<FfnActivation, 'gelu_tanh_f16'>, number> = { silu: 0, gelu_tanh: 1 };
 
 /** out[j] = act(gate[j]) · up[j] for j < m·F. */
 export function createSwiglu(gpu: Gpu, o: SwigluOptions): KernelOp<{ m: number }> {
   const activation = o.activation ?? 'silu';
   const key = activation === 'silu' ? `swiglu_f32_wg${WG}` : `swiglu_${activation}_f32_wg${WG}`;
   const label = o.label ?? key;
-  const pipeline = gpu.pipelines.get({ key, code, constants: { WG, ACTIVATION: ACTIVATIONS[activation] } });
+  const table = activation === 'gelu_tanh_f16';
+  const pipeline = gpu.pipelines.get(
+    table ? { key, code, entryPoint: 'main_table', constants: { WG } } : { key, code, constants: { WG, ACTIVATION: ACTIVATIONS[activation] } },
+  );
   const params = new Params(gpu.device, { count: 'u32' }, `${label} params`);
-  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.gate, o.up, o.out, params.buffer]);
+  const buffers = [o.gate, o.up, o.out, params.buffer];
+  if (table) buffers.push(ggmlGeluTable(gpu));
+  const bindGroup = bindBuffers(gpu.device, pipeline, label, buffers);
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   return {
     label,
