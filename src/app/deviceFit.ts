@@ -98,12 +98,13 @@ const ALLOCATOR_MARGIN = 0.1;
  * GPU memory besides weights and KV cache. The rule: the activation buffers of one prefill
  * batch as LlamaModel allocates them, all f32 — the residual stream, its norm and the branch
  * output of the post-norm architectures (3 × hidden),
- * queries and attention output (2 × heads × headDim), keys (kvHeads × headDim) and the three
+ * queries and attention output (2 × heads × headDim), keys and values on their way into the
+ * f16 cache (2 × kvHeads × headDim) and the three
  * FFN buffers (3 × intermediate), plus a token id each — and one row of logits; then the
  * allocator margin above on weights and KV cache.
  */
 export function scratchBytes(facts: FitFacts, kvCache: number): number {
-  const perToken = 3 * facts.hiddenSize + 2 * facts.heads * facts.headDim + facts.kvHeads * facts.headDim + 3 * facts.intermediateSize + 1;
+  const perToken = 3 * facts.hiddenSize + 2 * facts.heads * facts.headDim + 2 * facts.kvHeads * facts.headDim + 3 * facts.intermediateSize + 1;
   const activations = 4 * (PREFILL_BATCH * perToken + facts.vocabSize);
   return Math.ceil(activations + ALLOCATOR_MARGIN * (facts.weightGpuBytes + kvCache));
 }

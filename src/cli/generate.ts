@@ -1,10 +1,10 @@
 // npm run generate -- --model <.gguf | folder | owner/name> --prompt TEXT [--max-tokens N] [--temperature T]
-//   [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--context N] [--json]
+//   [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--context N] [--kv-cache f16|f32] [--json]
 //   [--hub URL] [--revision R] [--file x.gguf] [--cache-dir DIR]
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../protocol/errors.ts';
 import type { GenerateRequest } from '../protocol/index.ts';
-import { openCliModel, runCli } from './session.ts';
+import { KV_CACHE_USAGE, kvCacheFlag, openCliModel, runCli } from './session.ts';
 
 const USAGE = `usage: npm run generate -- --model <file.gguf | model folder | owner/name> --prompt TEXT [options]
   --max-tokens N          new tokens at most (default 256)
@@ -14,6 +14,7 @@ const USAGE = `usage: npm run generate -- --model <file.gguf | model folder | ow
   --repetition-penalty R  1 disables (default 1.1)
   --seed S                makes sampling reproducible
   --context N             KV cache length (default: the model's, at most 2048)
+${KV_CACHE_USAGE}
   --json                  print one JSON object instead of streaming text
  for a Hub repository (owner/name):
   --hub URL               hub endpoint (default https://huggingface.co; HF_TOKEN is sent for gated repos)
@@ -41,6 +42,7 @@ async function main(): Promise<number> {
       'repetition-penalty': { type: 'string' },
       seed: { type: 'string' },
       context: { type: 'string' },
+      'kv-cache': { type: 'string' },
       json: { type: 'boolean', default: false },
       hub: { type: 'string' },
       revision: { type: 'string' },
@@ -55,7 +57,9 @@ async function main(): Promise<number> {
   }
   if (!values.model || values.prompt === undefined) throw new InvalidArgumentError('--model and --prompt are required.', USAGE);
 
-  const engine = await openCliModel({ ...values, model: values.model }, number(values.context, 'context', true));
+  const contextLength = number(values.context, 'context', true);
+  const kvCache = kvCacheFlag(values['kv-cache'], USAGE);
+  const engine = await openCliModel({ ...values, model: values.model }, { ...(contextLength === undefined ? {} : { contextLength }), ...(kvCache ? { kvCache } : {}) });
 
   const request: GenerateRequest = {
     prompt: values.prompt,

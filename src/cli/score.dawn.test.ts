@@ -59,7 +59,8 @@ describe('score --json', () => {
   });
 
   test('top-1 at every position is llama.cpp’s greedy choice teacher-forced, across a chunk boundary', async () => {
-    const out = await scoreJson(['--text', LONG_TEXT, '--top-k', '3']);
+    // An f32 KV cache, as llama.cpp's in referenceProbabilities.
+    const out = await scoreJson(['--text', LONG_TEXT, '--top-k', '3', '--kv-cache', 'f32']);
     expect(out.ids.length).toBeGreaterThan(64);
     const reference = await referenceProbabilities(STORIES_GGUF, out.ids, 3);
     const ours = out.positions.map((p) => p.top[0][0]);
@@ -95,6 +96,9 @@ test('bad input exits non-zero with the reason', async () => {
   const single = await run(['--model', STORIES_GGUF, '--text', '']);
   expect(single.code).toBe(1);
   expect(single.stderr).toMatch(/at least two tokens/);
+  const cache = await run(['--model', STORIES_GGUF, '--text', 'x', '--kv-cache', 'f8']);
+  expect(cache.code).toBe(1);
+  expect(cache.stderr).toContain('--kv-cache takes f16 or f32, got "f8".');
   const both = await run(['--model', STORIES_GGUF, '--text', 'x', '--ids', '1,2']);
   expect(both.code).toBe(1);
   expect(both.stderr).toMatch(/one of --text or --ids/);

@@ -1,11 +1,12 @@
-// npm run score -- --model <.gguf | folder | owner/name> (--text TEXT | --ids 1,2,3) [--top-k K] [--context N] [--json]
+// npm run score -- --model <.gguf | folder | owner/name> (--text TEXT | --ids 1,2,3) [--top-k K] [--context N]
+//   [--kv-cache f16|f32] [--llama-cpp-numerics] [--json]
 //   [--hub URL] [--revision R] [--file x.gguf] [--cache-dir DIR]
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../protocol/errors.ts';
 import { promptIds } from '../engine/generate.ts';
 import { DEFAULT_SCORE_TOP_K, type ScoreResult } from '../engine/score.ts';
 import type { TextTokenizer } from '../engine/tokenizer/index.ts';
-import { openCliModel, runCli } from './session.ts';
+import { KV_CACHE_USAGE, kvCacheFlag, openCliModel, runCli } from './session.ts';
 
 const USAGE = `usage: npm run score -- --model <file.gguf | model folder | owner/name> (--text TEXT | --ids 1,2,3) [options]
   Feeds the tokens teacher-forced and prints, for every position, the most likely next tokens
@@ -14,6 +15,10 @@ const USAGE = `usage: npm run score -- --model <file.gguf | model folder | owner
   --ids 1,2,3             token ids as they are (add BOS yourself)
   --top-k K               next tokens listed per position (default ${DEFAULT_SCORE_TOP_K})
   --context N             KV cache length (default: the model's, at most 2048)
+${KV_CACHE_USAGE}
+  --llama-cpp-numerics    round each matmul's activations as llama.cpp's CPU backend does
+                          (8-bit blocks for quantized weights) and take GELU from its f16
+                          table, to compare with llama.cpp (llama-perplexity) to its near-ties
   --json                  one JSON object {ids, perplexity, positions}: positions[i].top lists
                           [id, probability] for the token after ids[0..i]
  for a Hub repository (owner/name):
@@ -53,6 +58,8 @@ async function main(): Promise<number> {
       ids: { type: 'string' },
       'top-k': { type: 'string' },
       context: { type: 'string' },
+      'kv-cache': { type: 'string' },
+      'llama-cpp-numerics': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       hub: { type: 'string' },
       revision: { type: 'string' },
@@ -70,7 +77,15 @@ async function main(): Promise<number> {
   const topK = values['top-k'] === undefined ? DEFAULT_SCORE_TOP_K : wholeNumber(values['top-k'], 'top-k');
   const given = values.ids === undefined ? undefined : parseIds(values.ids);
 
-  const engine = await openCliModel({ ...values, model: values.model }, values.context === undefined ? undefined : wholeNumber(values.context, 'context'));
+  const kvCache = kvCacheFlag(values['kv-cache'], USAGE);
+  const engine = await openCliModel(
+    { ...values, model: values.model },
+    {
+      ...(values.context === undefined ? {} : { contextLength: wholeNumber(values.context, 'context') }),
+      ...(kvCache ? { kvCache } : {}),
+      ...(values['llama-cpp-numerics'] ? { numerics: 'llama.cpp' as const } : {}),
+    },
+  );
 
   const tokenizer = engine.tokenizer!;
   const ids = given ?? promptIds(tokenizer, { prompt: values.text });

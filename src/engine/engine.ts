@@ -21,7 +21,7 @@ import { openModel } from './open.ts';
 import { DEFAULT_SCORE_TOP_K, scoreIds, type ScoreResult } from './score.ts';
 import type { TextTokenizer } from './tokenizer/index.ts';
 
-/** The KV cache is capped here unless the caller asks for more: 2048 f32 positions is modest on any GPU. */
+/** The KV cache is capped here unless the caller asks for more: 2048 positions is modest on any GPU. */
 export const DEFAULT_CONTEXT_CAP = 2048;
 
 export interface EngineOptions {
@@ -72,6 +72,8 @@ export class Engine implements EngineCore {
     const model = await LlamaModel.create(gpu, config, llamaTensors(opened.format, opened.tensors, config), {
       contextLength,
       ropeMode: opened.ropeMode,
+      ...(request.kvCache ? { kvCache: request.kvCache } : {}),
+      ...(request.numerics ? { numerics: request.numerics } : {}),
       onUpload: (loaded, total) => onProgress?.({ kind: 'upload', loaded, total }),
     });
     try {
@@ -100,6 +102,7 @@ export class Engine implements EngineCore {
       contextLength,
       parameters,
       hasChatTemplate: opened.tokenizer.chatTemplate !== undefined,
+      kvCache: model.kvCache,
       gpuBytes: model.gpuBytes,
       adapter: gpu.adapterName,
     };

@@ -10,6 +10,7 @@ import { readSafetensors, readShardedSafetensors } from '../engine/formats/safet
 import type { ByteSource, TensorInfo } from '../engine/formats/source.ts';
 import { gpuWeightBytes, weightStorage } from '../engine/model/gpuWeights.ts';
 import { llamaTensors } from '../engine/model/weights.ts';
+import { kvBytesPerValue, kvCacheType } from '../engine/model/llama.ts';
 import { vocabRowBytes } from '../engine/model/vocabMatrix.ts';
 import { pickChatTemplate } from '../engine/tokenizer/chatTemplate.ts';
 import { ggufTokenizerFiles } from '../engine/tokenizer/fromGguf.ts';
@@ -58,9 +59,9 @@ async function fetchJson(client: HubClient, resolved: ResolvedRepo, path: string
 }
 
 
-/** KV cache bytes per position, all layers: one K and one V row of kvHeads × headDim f32 per layer (LlamaModel's k_cache/v_cache). */
+/** KV cache bytes per position, all layers: one K and one V row of kvHeads × headDim per layer (LlamaModel's k_cache/v_cache, f16 by default). */
 export function kvBytesPerToken(layers: number, kvHeads: number, headDim: number): number {
-  return 2 * layers * kvHeads * headDim * 4;
+  return 2 * layers * kvHeads * headDim * kvBytesPerValue(kvCacheType(headDim));
 }
 
 /** The shape numbers a page shows; read leniently for architectures the engine does not run. */

@@ -39,7 +39,23 @@ export interface LoadRequest {
   publicHubs?: string[];
   /** Cap on the KV cache length; defaults to the model's context length, at most 2048. */
   contextLength?: number;
+  /**
+   * How the KV cache stores keys and values: 'f16' (the default, as in llama.cpp: half the
+   * memory and half the bytes attention reads per token) or 'f32'.
+   */
+  kvCache?: KvCacheType;
+  /**
+   * 'llama.cpp' rounds every matmul's activations as llama.cpp's CPU backend does before its dot
+   * products (8-bit blocks for quantized weights, f16 or bf16 for those weights) and takes GELU
+   * from an f16 table, so that scores can be set beside llama.cpp's down to its near-ties (the
+   * score CLI's --llama-cpp-numerics). Costs a pass per matmul; 'native' (the default) keeps f32
+   * activations.
+   */
+  numerics?: Numerics;
 }
+
+export type KvCacheType = 'f16' | 'f32';
+export type Numerics = 'native' | 'llama.cpp';
 
 /** One model revision in the weight store. */
 export interface CachedModel {
@@ -76,6 +92,8 @@ export interface ModelInfo {
   contextLength: number;
   parameters: number;
   hasChatTemplate: boolean;
+  /** How the KV cache stores keys and values (LoadRequest.kvCache, or f32 where f16 cannot be read). */
+  kvCache: KvCacheType;
   gpuBytes: number;
   adapter: string;
 }

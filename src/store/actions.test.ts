@@ -50,6 +50,7 @@ function info(hasChatTemplate: boolean): ModelInfo {
     contextLength: 512,
     parameters: 100,
     hasChatTemplate,
+    kvCache: 'f16',
     gpuBytes: 400,
     adapter: 'test',
   };

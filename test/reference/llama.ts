@@ -7,7 +7,7 @@ import type { ModelConfig } from '../../src/engine/config.ts';
 import type { TensorInfo } from '../../src/engine/formats/source.ts';
 import { decodeTensor } from '../../src/engine/model/decoderTensors.ts';
 import type { LlamaTensors } from '../../src/engine/model/weights.ts';
-import { attentionRef, ropeRef, type RopeMode } from './attention.ts';
+import { attentionRef, roundF16, ropeRef, type RopeMode } from './attention.ts';
 import { add, biasAdd, embedding, gelu, layernorm, matmulNT, rmsnorm, softcap, swiglu } from './linalg.ts';
 
 export { decodeTensor };
@@ -33,9 +33,17 @@ function llama3Divisors(c: ModelConfig): number[] {
 
 /**
  * The logits after every prefix of `ids` (row i predicts the token after ids[i]), [ids.length,
- * vocab] row-major, teacher-forced from position 0.
+ * vocab] row-major, teacher-forced from position 0. With `kvF16`, the keys (after RoPE) and
+ * values are rounded to f16 as an f16 KV cache stores them, the one rounding the engine's
+ * default cache adds.
  */
-export async function llamaLogitsRef(c: ModelConfig, tensors: LlamaTensors, ids: number[], ropeMode: RopeMode): Promise<Float64Array> {
+export async function llamaLogitsRef(
+  c: ModelConfig,
+  tensors: LlamaTensors,
+  ids: number[],
+  ropeMode: RopeMode,
+  options: { kvF16?: boolean } = {},
+): Promise<Float64Array> {
   const m = ids.length;
   const D = c.hiddenSize;
   const eps = c.rmsNormEps;
@@ -78,7 +86,8 @@ export async function llamaLogitsRef(c: ModelConfig, tensors: LlamaTensors, ids:
       q = ropeRef(q, { ...rope, nHeads: c.heads });
       k = ropeRef(k, { ...rope, nHeads: c.kvHeads });
     }
-    const attention = attentionRef(q, k, v, {
+    const cached = (t: ArrayLike<number>) => (options.kvF16 ? roundF16(t) : t);
+    const attention = attentionRef(q, cached(k), cached(v), {
       m,
       pos0: 0,
       nHeads: c.heads,

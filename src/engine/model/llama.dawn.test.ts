@@ -24,13 +24,21 @@ const POSITIONS = 48;
 const MAX_BATCH = 32;
 
 /*
- * f32 against float64 differs by the rounding of f32 sums: ~1e-6 relative per matmul, a few 1e-6
+ * The engine runs with its default f16 KV cache, and the float64 model rounds its keys and
+ * values to f16 the same way (test/reference/llama.ts, kvF16). Without that f16 rounding, f32
+ * against float64 differs by the rounding of f32 sums: ~1e-6 relative per matmul, a few 1e-6
  * through two layers and the head, on logits of up to ~20 (scripts/randomModel.ts spreads them
- * with σ ≈ 6), so every logit is within ε ≲ 1e-4 of float64 and the total variation at most
- * e^2ε − 1 ≈ 2e-4 (the F32 bound of reference.dawn.test.ts; measured here: 8.7e-6 at worst, qwen3). A misplaced bias, a skipped norm, a window off by one or a cap left out
- * moves whole distributions (TV of 0.1 and more).
+ * with σ ≈ 6), so every logit is within ε ≲ 1e-4 of float64 and TV ≤ e^2ε − 1 ≈ 2e-4 (the F32
+ * bound of reference.dawn.test.ts, held against llama.cpp with an f32 cache in
+ * architectures.dawn.test.ts). With it, a key or value whose f32 and float64 values straddle an
+ * f16 rounding boundary (~1e-2 of them, at the few-1e-5 relative distance two layers leave) is
+ * rounded one step apart, and from that layer on the two caches differ as unrounded against
+ * rounded would, a difference measured at 1.0e-3 to 3.0e-3 (the f16 cache against a float64
+ * model that keeps f32-exact keys and values). Bound: twice that. Measured: 1.4e-4 to 7.0e-4.
+ * A misplaced bias, a skipped norm, a window off by one, a cap left out or a wrongly packed
+ * cache moves whole distributions (TV of 0.1 and more).
  */
-const MAX_TV = 2e-4;
+const MAX_TV = 6e-3;
 
 function probabilities(logits: ArrayLike<number>, row: number): Float64Array {
   const from = row * VOCAB;
@@ -86,7 +94,7 @@ describe.each(Object.keys(RANDOM_MODELS) as RandomPreset[])('%s', (preset) => {
     const { prefill, decode } = await withGpuErrors(gpu, () => run(gpu, bytes, preset));
 
     const { config, tensors } = await open(bytes, preset);
-    const exact = await llamaLogitsRef(config, tensors, ids, config.architecture === 'llama' ? 'adjacent' : 'halves');
+    const exact = await llamaLogitsRef(config, tensors, ids, config.architecture === 'llama' ? 'adjacent' : 'halves', { kvF16: true });
     const tv = ids.map((_, i) => totalVariation(probabilities(prefill, i), probabilities(exact, i)));
     const worst = Math.max(...tv);
     const decodeTv = totalVariation(probabilities(decode, 0), probabilities(exact, POSITIONS - 1));

@@ -1,4 +1,5 @@
 import { DeviceLimitError } from '../../protocol/errors.ts';
+import type { KvCacheType, Numerics } from '../../protocol/index.ts';
 import type { Gpu } from '../../gpu/device.ts';
 import { createStorage, readF32, readU32, uploadF32 } from '../../gpu/buffers.ts';
 import type { KernelOp } from '../../gpu/kernel.ts';
@@ -7,18 +8,20 @@ import { createAttention } from '../../gpu/kernels/attention.ts';
 import { createArgmax } from '../../gpu/kernels/argmax.ts';
 import { createBiasAdd } from '../../gpu/kernels/bias.ts';
 import { createGelu, createScale, createSoftcap } from '../../gpu/kernels/elementwise.ts';
+import { createKvStore } from '../../gpu/kernels/kvStore.ts';
 import type { MatmulDyn } from '../../gpu/kernels/gemm.ts';
 import { createLayernorm } from '../../gpu/kernels/layernorm.ts';
 import { createPositionAdd } from '../../gpu/kernels/positions.ts';
 import { createRmsnorm } from '../../gpu/kernels/rmsnorm.ts';
 import { createRope } from '../../gpu/kernels/rope.ts';
+import { createRoundActivations, llamaCppRounding } from '../../gpu/kernels/roundActivations.ts';
 import { createSwiglu } from '../../gpu/kernels/swiglu.ts';
 import type { ModelConfig } from '../config.ts';
 import { elementCount } from '../formats/dtype.ts';
 import { readTensorF32, type TensorInfo } from '../formats/source.ts';
 import { checkShapes, decodeTensor, llama3RopeFactors } from './decoderTensors.ts';
 import { bindingLimit, checkDeviceLimits, createWeightMatmul, VocabMatrix, type LogitsOp } from './vocabMatrix.ts';
-import { gpuWeightBytes, inFileOrder, uploadWeight, weightStorage } from './gpuWeights.ts';
+import { gpuWeightBytes, inFileOrder, uploadWeight, weightStorage, type WeightStorage } from './gpuWeights.ts';
 import type { LlamaLayerTensors, LlamaTensors } from './weights.ts';
 
 export type RopeMode = 'adjacent' | 'halves';
@@ -33,6 +36,10 @@ export interface LlamaOptions {
   ropeMode: RopeMode;
   /** Largest number of tokens one forward pass takes; longer prompts are fed in chunks. */
   maxBatch?: number;
+  /** How K and V are stored (LoadRequest.kvCache); default 'f16'. */
+  kvCache?: KvCacheType;
+  /** LoadRequest.numerics; default 'native'. */
+  numerics?: Numerics;
   onUpload?: (loaded: number, total: number) => void;
 }
 
@@ -48,8 +55,39 @@ function linearOp(gemm: KernelOp<MatmulDyn>, gemv: KernelOp<MatmulDyn>): KernelO
   };
 }
 
+/**
+ * `op` reading what `round` leaves of its input: the rounding pass covers the rows the op reads
+ * (its m rows from xRowOffset), so the two always move together.
+ */
+function roundedFirst<Dyn extends { m: number; xRowOffset?: number }, Op extends KernelOp<Dyn>>(round: KernelOp<{ m: number; rowOffset?: number }>, op: Op): Op {
+  return {
+    ...op,
+    encode(pass, dyn) {
+      round.encode(pass, { m: dyn.m, rowOffset: dyn.xRowOffset ?? 0 });
+      op.encode(pass, dyn);
+    },
+    destroy() {
+      round.destroy();
+      op.destroy();
+    },
+  };
+}
+
 /** One op of a forward pass over m tokens from position pos0, recorded into its compute pass. */
 type Step = (pass: GPUComputePassEncoder, m: number, pos0: number) => void;
+
+/**
+ * The cache a model gets: f16 unless asked otherwise, where the attention kernels can read it
+ * (heads of whole 16-byte words of eight halves: every released model's head size).
+ */
+export function kvCacheType(headDim: number, requested: KvCacheType = 'f16'): KvCacheType {
+  return requested === 'f16' && headDim % 8 === 0 ? 'f16' : 'f32';
+}
+
+/** Bytes a KV cache of this type stores per value. */
+export function kvBytesPerValue(type: KvCacheType): number {
+  return type === 'f16' ? 2 : 4;
+}
 
 /** The norm weights: the ones HF Gemma stores as w − 1 (normWeightOffset). */
 const NORM_PARTS = ['attnNorm', 'qNorm', 'kNorm', 'postAttnNorm', 'ffnNorm', 'postFfnNorm'] as const satisfies readonly (keyof LlamaLayerTensors)[];
@@ -64,6 +102,7 @@ const NORM_PARTS = ['attnNorm', 'qNorm', 'kNorm', 'postAttnNorm', 'ffnNorm', 'po
 export class LlamaModel {
   /** Bytes held in GPU buffers (weights, KV cache, activations). */
   readonly gpuBytes: number;
+  readonly kvCache: KvCacheType;
   readonly maxBatch: number;
   private readonly buffers: GPUBuffer[];
   private readonly ops: KernelOp<never>[];
@@ -78,8 +117,8 @@ export class LlamaModel {
   private readonly argmax: KernelOp<{ rowOffset?: number }>;
   /** The embedding and LM head matrices (one object when tied), in row chunks that each fit a binding. */
   private readonly vocabs: VocabMatrix[];
-  /** What the every-row LM head of `forwardAll` binds: the output matrix and the normed activations. */
-  private readonly head: { matrix: VocabMatrix; normed: GPUBuffer };
+  /** An LM head over the normed activations into `logits` (with their rounding pass under llama.cpp's numerics). */
+  private readonly headLogits: (logits: GPUBuffer, label?: string) => LogitsOp;
   /**
    * The LM head over every row of a chunk and its [maxBatch, vocab] logits, made on the first
    * `forwardAll`: only scoring needs them, and with a large vocabulary they take tens of MiB
@@ -97,8 +136,10 @@ export class LlamaModel {
     ropeMode: RopeMode,
     ropeFactors: Float32Array | undefined,
     maxBatch: number,
+    precision: { kvCache: KvCacheType; numerics: Numerics },
   ) {
     const c = config;
+    this.kvCache = precision.kvCache;
     this.maxBatch = maxBatch;
     const D = c.hiddenSize;
     const F = c.intermediateSize;
@@ -126,12 +167,27 @@ export class LlamaModel {
       body.push((pass, m, pos0) => op.encode(pass, dyn(m, pos0)));
     };
     const rows = (m: number) => ({ m });
+    const llamaCpp = precision.numerics === 'llama.cpp';
+    // Under llama.cpp's numerics each matmul reads its input from here, rounded as llama.cpp
+    // rounds it for the weight's type; the pass before each matmul rewrites it.
+    const rounded = llamaCpp ? scratch('x_rounded', maxBatch * Math.max(D, F, qDim)) : undefined;
+    /** The buffer a matmul over `x` reads, and the pass that fills it when its activations are rounded. */
+    const matmulInput = (x: GPUBuffer, storage: WeightStorage, K: number, label: string) => {
+      const mode = rounded && storage.kind !== 'f32' ? llamaCppRounding(storage.type) : undefined;
+      if (!mode) return { input: x };
+      return { input: rounded!, round: createRoundActivations(gpu, { x, out: rounded!, K, mode, label: `${label} input ${mode}` }) };
+    };
     const linear = (x: GPUBuffer, t: TensorInfo, y: GPUBuffer, accumulate = false): KernelOp<MatmulDyn> => {
       const [N, K] = t.shape;
       const storage = weightStorage(t);
-      const o = { x, w: w(t), y, K, N, accumulate, label: t.name };
-      return linearOp(createWeightMatmul(gpu, 'gemm', storage, o), createWeightMatmul(gpu, 'gemv', storage, o));
+      const { input, round } = matmulInput(x, storage, K, t.name);
+      const o = { x: input, w: w(t), y, K, N, accumulate, label: t.name };
+      const op = linearOp(createWeightMatmul(gpu, 'gemm', storage, o), createWeightMatmul(gpu, 'gemv', storage, o));
+      return round ? roundedFirst(round, op) : op;
     };
+    const kvF16 = precision.kvCache === 'f16';
+    // llama.cpp's CPU GELU reads an f16 table; its numerics take that table's values.
+    const gelu = c.activation === 'gelu_tanh' && llamaCpp ? 'gelu_tanh_f16' : c.activation;
     // The block norms; head norms and post-norms are RMSNorm in every architecture that has them.
     const norm = (x: GPUBuffer, weight: TensorInfo, bias: TensorInfo | undefined, out: GPUBuffer) =>
       c.norm === 'layer'
@@ -145,8 +201,10 @@ export class LlamaModel {
     const x = scratch('x', maxBatch * D);
     const xn = scratch('x_norm', maxBatch * D);
     const q = scratch('q', maxBatch * qDim);
-    // Without RoPE, K goes straight into its cache rows as V does.
-    const k = roped ? scratch('k', maxBatch * kvDim) : undefined;
+    // An f32 cache takes V (and K without RoPE) straight from its matmul into the cache rows; an
+    // f16 one takes them through a scratch and a packing pass. RoPE writes K's cache rows itself.
+    const k = roped || kvF16 ? scratch('k', maxBatch * kvDim) : undefined;
+    const v = kvF16 ? scratch('v', maxBatch * kvDim) : undefined;
     const attn = scratch('attn_out', maxBatch * qDim);
     const gate = c.gatedFfn ? scratch('ffn_gate', maxBatch * F) : undefined;
     const up = scratch('ffn_up', maxBatch * F);
@@ -166,9 +224,11 @@ export class LlamaModel {
       step(createPositionAdd(gpu, { x, table: w(table), D, maxPositions: table.shape[0], label: table.name }), (m, pos0) => ({ m, pos0 }));
     }
 
+    // Two f16 values to a word: kvDim (heads × an even head dimension) is even.
+    const cacheFloats = kvF16 ? (contextLength * kvDim) / 2 : contextLength * kvDim;
     tensors.layers.forEach((t, i) => {
-      const kCache = scratch(`k_cache.${i}`, contextLength * kvDim);
-      const vCache = scratch(`v_cache.${i}`, contextLength * kvDim);
+      const kCache = scratch(`k_cache.${i}`, cacheFloats);
+      const vCache = scratch(`v_cache.${i}`, cacheFloats);
       const sliding = c.slidingLayers?.[i] === true;
       const kOut = k ?? kCache;
       // Rows of kOut a call writes from: the cache row of the first token, or row 0 of the K scratch.
@@ -179,21 +239,26 @@ export class LlamaModel {
       if (t.qBias) step(biasAdd(q, t.qBias), rows);
       step(linear(xn, t.k, kOut), (m, pos0) => ({ m, yRowOffset: kRow(pos0) }));
       if (t.kBias) step(biasAdd(kOut, t.kBias), (m, pos0) => ({ m, rowOffset: kRow(pos0) }));
-      // V goes straight into its cache rows (yRowOffset = pos0), and so does its bias.
-      step(linear(xn, t.v, vCache), (m, pos0) => ({ m, yRowOffset: pos0 }));
-      if (t.vBias) step(biasAdd(vCache, t.vBias), (m, pos0) => ({ m, rowOffset: pos0 }));
+      // V's rows: in its scratch from row 0 before packing, or straight in the f32 cache rows.
+      const vOut = v ?? vCache;
+      const vRow = (pos0: number) => (v ? 0 : pos0);
+      step(linear(xn, t.v, vOut), (m, pos0) => ({ m, yRowOffset: vRow(pos0) }));
+      if (t.vBias) step(biasAdd(vOut, t.vBias), (m, pos0) => ({ m, rowOffset: vRow(pos0) }));
+      if (v) step(createKvStore(gpu, { x: v, cache: vCache, width: kvDim, label: `v_cache.${i}` }), (m, pos0) => ({ m, rowOffset: pos0 }));
       // Head norms treat each head of each token as a row of headDim, in place.
       if (c.qkNorm) {
         step(rmsnorm(q, t.qNorm!, q, c.headDim), (m) => ({ m: m * c.heads }));
         step(rmsnorm(kOut, t.kNorm!, kOut, c.headDim), (m, pos0) => ({ m: m * c.kvHeads, rowOffset: kRow(pos0) * c.kvHeads }));
       }
-      if (k) {
+      if (roped) {
         // Gemma 3's sliding layers rotate with their own base and no frequency scaling.
         const local = sliding && c.ropeThetaLocal !== undefined;
         const freqFactors = local ? undefined : globalFactors;
         const rope = { headDim: c.headDim, ropeDim: c.ropeDim, theta: local ? c.ropeThetaLocal! : c.ropeTheta, mode: ropeMode, ...(freqFactors ? { freqFactors } : {}) };
         step(createRope(gpu, { x: q, out: q, nHeads: c.heads, ...rope }), (m, pos0) => ({ m, pos0 }));
-        step(createRope(gpu, { x: k, out: kCache, nHeads: c.kvHeads, ...rope }), (m, pos0) => ({ m, pos0, outRowOffset: pos0 }));
+        step(createRope(gpu, { x: k!, out: kCache, nHeads: c.kvHeads, ...rope, ...(kvF16 ? { outF16: true } : {}) }), (m, pos0) => ({ m, pos0, outRowOffset: pos0 }));
+      } else if (kvF16) {
+        step(createKvStore(gpu, { x: k!, cache: kCache, width: kvDim, label: `k_cache.${i}` }), (m, pos0) => ({ m, rowOffset: pos0 }));
       }
       const window = sliding ? c.slidingWindow : undefined;
       step(
@@ -209,6 +274,7 @@ export class LlamaModel {
           scale: c.attentionScale,
           ...(c.attnSoftcap !== undefined ? { softcap: c.attnSoftcap } : {}),
           ...(window !== undefined ? { window } : {}),
+          ...(kvF16 ? { kvF16: true } : {}),
         }),
         (m, pos0) => ({ m, pos0 }),
       );
@@ -226,7 +292,7 @@ export class LlamaModel {
       step(linear(xn, t.up, up), rows);
       if (t.upBias) step(biasAdd(up, t.upBias), rows);
       step(
-        gate ? createSwiglu(gpu, { gate, up, out: act, F, activation: c.activation }) : createGelu(gpu, { x: up, out: up, F }),
+        gate ? createSwiglu(gpu, { gate, up, out: act, F, activation: gelu }) : createGelu(gpu, { x: up, out: up, F, ...(llamaCpp ? { f16Table: true } : {}) }),
         rows,
       );
       step(linear(act, t.down, branch, !c.postNorms), rows);
@@ -240,8 +306,12 @@ export class LlamaModel {
 
     this.outputNorm = track(norm(x, tensors.outputNorm, tensors.outputNormBias, xn));
     const head = vocabs.get(tensors.output ?? tensors.embedding)!;
-    this.head = { matrix: head, normed: xn };
-    this.lmHead = track(head.createLogits({ x: xn, logits: this.logits }));
+    this.headLogits = (logits, label) => {
+      const { input, round } = matmulInput(xn, head.storage, D, head.name);
+      const op = head.createLogits({ x: input, logits, ...(label ? { label } : {}) });
+      return round ? roundedFirst(round, op) : op;
+    };
+    this.lmHead = track(this.headLogits(this.logits));
     if (c.finalSoftcap !== undefined) this.finalSoftcap = track(createSoftcap(gpu, { x: this.logits, cap: c.finalSoftcap, N: c.vocabSize }));
     this.argmax = track(createArgmax(gpu, { logits: this.logits, out: this.argmaxOut, N: c.vocabSize }));
 
@@ -257,6 +327,7 @@ export class LlamaModel {
   /** Uploads the weights (in file order, a piece of a tensor in CPU memory at a time) and prepares every kernel. */
   static async create(gpu: Gpu, config: ModelConfig, tensors: LlamaTensors, options: LlamaOptions): Promise<LlamaModel> {
     checkShapes(config, tensors, options.contextLength);
+    const kvCache = kvCacheType(config.headDim, options.kvCache);
     const { embedding, output, positionEmbedding } = tensors;
     const norms = new Set([tensors.outputNorm, ...tensors.layers.flatMap((l) => NORM_PARTS.map((part) => l[part]))]);
     const all = [embedding, output, tensors.outputNorm, tensors.outputNormBias, positionEmbedding, ...tensors.layers.flatMap((l) => Object.values(l))].filter(
@@ -269,7 +340,7 @@ export class LlamaModel {
     checkDeviceLimits(bindingLimit(gpu), {
       tensors: all.filter((t) => t !== embedding && t !== output),
       vocab: output ? [embedding, output] : [embedding],
-      kvBytesPerToken: config.kvHeads * config.headDim * 4,
+      kvBytesPerToken: config.kvHeads * config.headDim * kvBytesPerValue(kvCache),
       contextLength: options.contextLength,
       tensorBytes: uploadBytes,
     });
@@ -288,7 +359,8 @@ export class LlamaModel {
         loaded += uploadBytes(t);
         options.onUpload?.(loaded, total);
       }
-      return new LlamaModel(gpu, config, options.contextLength, weights, vocabs, tensors, options.ropeMode, ropeFactors, options.maxBatch ?? 64);
+      const precision = { kvCache, numerics: options.numerics ?? 'native' } as const;
+      return new LlamaModel(gpu, config, options.contextLength, weights, vocabs, tensors, options.ropeMode, ropeFactors, options.maxBatch ?? 64, precision);
     } catch (err) {
       for (const b of weights.values()) b.destroy();
       for (const v of vocabs.values()) v.destroy();
@@ -338,10 +410,9 @@ export class LlamaModel {
         `Scoring needs the logits of ${this.maxBatch} positions over ${vocabSize} tokens (${(bytes / 2 ** 20).toFixed(0)} MiB) in one buffer, but this GPU binds at most ${(limit / 2 ** 20).toFixed(0)} MiB.`,
       );
     const logits = createStorage(this.gpu, 'logits_all', bytes);
-    const { matrix, normed } = this.head;
     let lmHead: LogitsOp | undefined;
     try {
-      lmHead = matrix.createLogits({ x: normed, logits, label: `${matrix.name} all rows` });
+      lmHead = this.headLogits(logits, 'lm head all rows');
       // Soft-capping is element-wise, so the chunk-major order of a split head does not matter.
       const softcap = finalSoftcap === undefined ? undefined : createSoftcap(this.gpu, { x: logits, cap: finalSoftcap, N: vocabSize });
       this.allRows = { logits, lmHead, ...(softcap ? { softcap } : {}) };
