@@ -6,6 +6,7 @@
 // Q/K row permutation, gemma's norm + 1, gpt2's Conv1D transpose, llama3's rope_freqs) follow
 // the llama.cpp that node-llama-cpp ships (its llama/gitRelease.bundle: conversion/*.py and
 // src/models/*.cpp). No Node APIs: GPU tests build models with it in the browser too.
+import { storedType } from '../src/bench/quantFallback.ts';
 import { f16ToF32, f32ToF16, type DType } from '../src/engine/formats/dtype.ts';
 import { writeGguf, type GgufTensorInput, type GgufTypedValue } from '../src/engine/formats/ggufWriter.ts';
 import { dequantizeRowK, isKType, quantizeRowK, type KType } from '../src/engine/formats/kquant.ts';
@@ -15,7 +16,11 @@ import { Rng } from '../src/engine/sampling.ts';
 
 export type RandomArchitecture = 'llama' | 'qwen2' | 'qwen3' | 'phi3' | 'gemma2' | 'gemma3' | 'gpt2';
 
-/** The type of every matrix; 1-D tensors (norms, biases, rope_freqs) and gpt2's position_embd stay F32, as in llama.cpp. */
+/**
+ * The type asked for every matrix; 1-D tensors (norms, biases, rope_freqs) and gpt2's
+ * position_embd stay F32, as in llama.cpp. A matrix whose rows are not whole blocks of it is
+ * stored in llama.cpp's fallback type instead (storedType: Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0).
+ */
 export type RandomModelType = 'F32' | 'F16' | Exclude<PackedType, 'F16' | 'BF16'> | KType;
 
 /** HF rope_scaling of type 'llama3' (Llama 3.1 and 3.2). */
@@ -30,7 +35,10 @@ export interface RandomModelOptions {
   architecture: RandomArchitecture;
   seed: number;
   type: RandomModelType;
-  /** Multiples of 256, so every weight row is whole K-quant super-blocks once quantized. */
+  /**
+   * Any size, as real models have (SmolLM2's 576, Qwen2.5's 896): the matrices whose rows are not
+   * whole blocks of `type` are written as llama-quantize --pure writes them (see RandomModelType).
+   */
   hiddenSize: number;
   intermediateSize: number;
   layers: number;
@@ -243,7 +251,7 @@ export interface RandomModel {
   vocabSize: number;
   /** The tensors in GGUF names and layout, as F32 values. */
   tensors: ModelTensor[];
-  /** The file convert_hf_to_gguf.py writes, with every matrix then quantized to options.type by our quantizers. */
+  /** The file convert_hf_to_gguf.py writes, with every matrix then quantized to options.type (or its fallback) by our quantizers. */
   gguf(): Uint8Array;
   /**
    * An F32 GGUF of the values gguf()'s matrices decode to: what a quantized file computes when
@@ -260,12 +268,6 @@ function resolve(options: Partial<RandomModelOptions>): RandomModel['options'] {
   const headDim = o.headDim ?? o.hiddenSize / o.heads;
   if (!Number.isInteger(headDim) || headDim % 2 !== 0 || o.heads % o.kvHeads !== 0)
     throw new RangeError(`${o.heads} heads of ${headDim} and ${o.kvHeads} KV heads do not fit hidden size ${o.hiddenSize}`);
-  for (const [name, n] of [
-    ['hidden size', o.hiddenSize],
-    ['intermediate size', o.intermediateSize],
-    ['attention width', o.heads * headDim],
-  ] as const)
-    if (n % 256 !== 0) throw new RangeError(`the ${name} ${n} is not a multiple of 256`);
   if (o.architecture === 'gpt2' && (o.intermediateSize !== 4 * o.hiddenSize || o.kvHeads !== o.heads))
     throw new RangeError('gpt2 has an FFN of 4 × hidden and no grouped KV heads (llama.cpp assumes both)');
   // llama.cpp's gemma2 never reads an output.weight; transformers' GPT2LMHeadModel always ties.
@@ -374,8 +376,8 @@ export function randomModel(tokenizer: Record<string, GgufTypedValue>, options: 
   const encode = (t: ModelTensor, type: PackedType | KType) => {
     let bytes = packed.get(t);
     if (!bytes) {
-      // Rows are whole blocks (every fan-in is a multiple of 256), so quantizing the tensor's
-      // values end to end is quantizing it row by row.
+      // The stored type's blocks divide every row (storedType), so quantizing the tensor's values
+      // end to end is quantizing it row by row.
       bytes = isKType(type) ? quantizeRowK(type, t.data) : quantizeRow(type, t.data);
       packed.set(t, bytes);
     }
@@ -405,9 +407,13 @@ export function randomModel(tokenizer: Record<string, GgufTypedValue>, options: 
   };
 }
 
-/** The converter keeps 1-D tensors and position_embd in F32, and llama-quantize leaves them so. */
+/**
+ * The converter keeps 1-D tensors and position_embd in F32, and llama-quantize leaves them so; a
+ * matrix takes o.type, or its fallback where its rows (the last dimension here, GGUF's ne[0]) are
+ * not whole blocks of it.
+ */
 function quantizedType(o: RandomModel['options'], t: ModelTensor): RandomModelType {
-  return t.shape.length === 1 || t.name === 'position_embd.weight' ? 'F32' : o.type;
+  return t.shape.length === 1 || t.name === 'position_embd.weight' ? 'F32' : storedType(o.type, t.shape[t.shape.length - 1]);
 }
 
 function ggufOf(

@@ -1,5 +1,5 @@
 import { useMemo, useState, type CSSProperties } from 'react';
-import { percent, sig, targetLines, TARGETS } from '../bench/table.ts';
+import { percent, sig, targetLines, TARGETS, typeLabel } from '../bench/table.ts';
 import { median } from '../bench/timing.ts';
 import type { BenchMode, BenchResult, MatmulCase } from '../bench/types.ts';
 
@@ -57,7 +57,7 @@ function GemvChart({ result }: { result: BenchResult }) {
           {cases.map((c) => (
             <Bar
               key={c.type}
-              label={c.type}
+              label={typeLabel(c)}
               fraction={c.shareOfCopy ?? 0}
               target={TARGETS.gemvShareOfCopy}
               value={c.skipped ? 'not run' : `${sig(c.gbps!)} GB/s · ${percent(c.shareOfCopy!)}`}
@@ -82,7 +82,7 @@ function GemmChart({ result }: { result: BenchResult }) {
             return (
               <Bar
                 key={c.type}
-                label={c.type}
+                label={typeLabel(c)}
                 fraction={(c.gflops ?? 0) / top}
                 value={c.skipped ? 'not run' : `${sig(c.gflops!)} GFLOP/s${peers.length ? ` · ${peers.join(', ')}` : ''}`}
               />

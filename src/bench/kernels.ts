@@ -6,13 +6,13 @@ import { createGemv } from '../gpu/kernels/gemv.ts';
 import { createKQuantGemm, createKQuantGemv, uploadKQuantWeight } from '../gpu/kernels/kquantMatmul.ts';
 import { createPackedMatmul } from '../gpu/kernels/matmulF16.ts';
 import { uploadPackedWeight } from '../gpu/kernels/packedWeights.ts';
-import { isKType, K_TYPES, kquantByteLength, quantizeRowK } from '../engine/formats/kquant.ts';
-import { packedBytes, PACKED_TYPES, quantizeRow } from '../engine/formats/quant.ts';
+import { isKType, kquantByteLength, quantizeRowK } from '../engine/formats/kquant.ts';
+import { packedBytes, quantizeRow } from '../engine/formats/quant.ts';
 import { Rng } from '../engine/sampling.ts';
-import type { ModelShape, SuiteConfig } from './plan.ts';
+import type { MatmulPlanCase, SuiteConfig } from './plan.ts';
 import type { Peer } from './peers.ts';
 import { wallPerCall, type PassTimer } from './timing.ts';
-import type { MatmulCase, Orientation, PeerTiming, Timing, WeightType } from './types.ts';
+import type { MatmulCase, PeerTiming, StoredWeightType, Timing } from './types.ts';
 
 /** Everything a case needs from the run. */
 export interface CaseContext {
@@ -32,22 +32,15 @@ export interface CaseContext {
  */
 const PATTERN_ROWS = 8;
 
-function blockElements(type: WeightType): number {
-  if (type === 'F32') return 1;
-  return isKType(type) ? K_TYPES[type].blockElements : PACKED_TYPES[type].blockElements;
-}
-
-/** Bytes of one row of K weights in `type`, or why such a row cannot be stored. */
-function rowBytes(type: WeightType, K: number): number | string {
-  const block = blockElements(type);
-  if (K % block !== 0) return `K=${K} is not whole ${block}-weight blocks (llama.cpp stores such a tensor in another type)`;
+/** Bytes of one row of K weights in `type` (the plan's stored type, whose blocks divide K). */
+function rowBytes(type: StoredWeightType, K: number): number {
   if (type === 'F32') return K * 4;
   return isKType(type) ? kquantByteLength(type, K) : packedBytes(type, K);
 }
 
 /** An [N, K] weight in `type`'s GGUF bytes (f32 values for F32), tiled from PATTERN_ROWS random rows. */
 interface HostWeight {
-  type: WeightType;
+  type: StoredWeightType;
   N: number;
   K: number;
   bytes: Uint8Array;
@@ -55,12 +48,12 @@ interface HostWeight {
   f32?: Float32Array;
 }
 
-function encodeRow(type: WeightType, row: Float32Array): Uint8Array {
+function encodeRow(type: StoredWeightType, row: Float32Array): Uint8Array {
   if (type === 'F32') return new Uint8Array(row.buffer.slice(0));
   return isKType(type) ? quantizeRowK(type, row) : quantizeRow(type, row);
 }
 
-function hostWeight(type: WeightType, N: number, K: number, rng: Rng): HostWeight {
+function hostWeight(type: StoredWeightType, N: number, K: number, rng: Rng): HostWeight {
   // Uniform with the 1/√K standard deviation of a trained linear layer, so outputs stay O(1).
   const a = Math.sqrt(3 / K);
   const patterns = Array.from({ length: Math.min(PATTERN_ROWS, N) }, () =>
@@ -78,7 +71,7 @@ function uploadWeight(gpu: Gpu, label: string, w: HostWeight): GPUBuffer {
   return uploadPackedWeight(gpu, label, w.type, w.bytes, w.N, w.K);
 }
 
-function createMatmul(gpu: Gpu, kernel: 'gemv' | 'gemm', type: WeightType, o: MatmulOptions): KernelOp<MatmulDyn> {
+function createMatmul(gpu: Gpu, kernel: 'gemv' | 'gemm', type: StoredWeightType, o: MatmulOptions): KernelOp<MatmulDyn> {
   if (type === 'F32') return kernel === 'gemv' ? createGemv(gpu, o) : createGemm(gpu, o);
   if (isKType(type)) return kernel === 'gemv' ? createKQuantGemv(gpu, { ...o, type }) : createKQuantGemm(gpu, { ...o, type });
   return createPackedMatmul(gpu, kernel, { ...o, type });
@@ -107,40 +100,23 @@ async function inErrorScopes<T>(gpu: Gpu, fn: () => Promise<T>): Promise<T> {
   return result as T;
 }
 
-function shapeOf(shape: ModelShape, orientation: Orientation): { K: number; N: number } {
-  return orientation === 'hidden→intermediate'
-    ? { K: shape.hiddenSize, N: shape.intermediateSize }
-    : { K: shape.intermediateSize, N: shape.hiddenSize };
-}
-
-export const ORIENTATIONS: readonly Orientation[] = ['hidden→intermediate', 'intermediate→hidden'];
-
 /**
- * One matmul case: y [M, N] = x [M, K] · wᵀ in `type`. GEMV cases (M = 1) spread their calls
- * over enough weight copies to defeat the caches; a round encodes each copy's op once, all in
- * one pass, each writing its own y so no call waits for another. Prefill GEMMs reuse one weight:
- * they are bound by arithmetic, not by reading it.
+ * One case of the plan, its weight in the case's stored type. GEMV cases (M = 1) spread their
+ * calls over enough weight copies to defeat the caches; a round encodes each copy's op once, all
+ * in one pass, each writing its own y so no call waits for another. Prefill GEMMs reuse one
+ * weight: they are bound by arithmetic, not by reading it.
  */
-export async function matmulCase(
-  ctx: CaseContext,
-  kernel: 'gemv' | 'gemm',
-  type: WeightType,
-  shape: ModelShape,
-  orientation: Orientation,
-  seed: number,
-): Promise<MatmulCase> {
+export async function matmulCase(ctx: CaseContext, c: MatmulPlanCase, seed: number): Promise<MatmulCase> {
   const { gpu, config } = ctx;
-  const { K, N } = shapeOf(shape, orientation);
-  const M = kernel === 'gemv' ? 1 : config.prefillRows;
-  const result: MatmulCase = { kernel, type, model: shape.model, orientation, M, K, N };
+  const { kernel, type, stored, M, K, N } = c;
+  const result: MatmulCase = { kernel, type, model: c.shape.model, orientation: c.orientation, M, K, N };
+  if (stored !== type) result.storedType = stored;
   const rng = new Rng(seed);
-  const row = rowBytes(type, K);
-  if (typeof row === 'string') return { ...result, skipped: row };
-  const weightBytes = row * N;
+  const weightBytes = rowBytes(stored, K) * N;
   const limit = gpu.device.limits.maxStorageBufferBindingSize;
   if (weightBytes > limit) return { ...result, skipped: `${weightBytes} weight bytes exceed this device's ${limit}-byte binding limit` };
 
-  const host = hostWeight(type, N, K, rng);
+  const host = hostWeight(stored, N, K, rng);
   const copies = kernel === 'gemv' ? Math.max(1, Math.min(config.maxCopies, Math.ceil(config.rotateBytes / weightBytes))) : 1;
   const plan = kernel === 'gemv' ? config.plan : config.gemmPlan;
   const xHost = Float32Array.from({ length: M * K }, () => rng.next() * 2 - 1);
@@ -154,10 +130,10 @@ export async function matmulCase(
         const w = uploadWeight(gpu, `bench w${c}`, host);
         const y = createStorage(gpu, `bench y${c}`, M * N * 4);
         buffers.push(w, y);
-        ops.push(createMatmul(gpu, kernel, type, { x, w, y, K, N }));
+        ops.push(createMatmul(gpu, kernel, stored, { x, w, y, K, N }));
       }
       result.label = ops[0].label;
-      const round = await ctx.timer.measure(`${kernel} ${type} ${K}→${N}`, (pass) => ops.forEach((op) => op.encode(pass, { m: M })), plan);
+      const round = await ctx.timer.measure(`${kernel} ${stored} ${K}→${N}`, (pass) => ops.forEach((op) => op.encode(pass, { m: M })), plan);
       result.timing = perCall(round, copies);
     });
   } catch (err) {
@@ -171,7 +147,7 @@ export async function matmulCase(
     result.shareOfCopy = result.gbps / ctx.copyGbps;
   }
   result.gflops = (2 * M * N * K) / seconds / 1e9;
-  if (type === 'F32' && ctx.peers.length > 0) result.peers = await peerTimings(ctx, ops[0], M, K, N, host.f32!, xHost, plan);
+  if (stored === 'F32' && ctx.peers.length > 0) result.peers = await peerTimings(ctx, ops[0], M, K, N, host.f32!, xHost, plan);
   destroyAll(ops, buffers);
   return result;
 }

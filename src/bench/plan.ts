@@ -1,6 +1,7 @@
 import { Rng } from '../engine/sampling.ts';
+import { storedType } from './quantFallback.ts';
 import type { SamplePlan } from './timing.ts';
-import type { BenchMode, WeightType } from './types.ts';
+import type { BenchMode, Orientation, StoredWeightType, WeightType } from './types.ts';
 
 /** A model's layer shape: what its decode GEMVs and prefill GEMMs multiply. */
 export interface ModelShape {
@@ -88,9 +89,42 @@ export function suiteConfig(mode: BenchMode): SuiteConfig {
   };
 }
 
+export const ORIENTATIONS: readonly Orientation[] = ['hidden→intermediate', 'intermediate→hidden'];
+
+/** One GEMV or GEMM case of a run: y [M, N] = x [M, K] · wᵀ with w [N, K] stored in `stored`. */
+export interface MatmulPlanCase {
+  kernel: 'gemv' | 'gemm';
+  /** The type the case stands for. */
+  type: WeightType;
+  /**
+   * The type its weight is stored in: `type`, or what llama.cpp's quantizer writes instead where
+   * rows of K weights are not whole blocks of it (storedType: Q4_K → Q5_0 and Q6_K → Q8_0 at
+   * K = 576 and 896), so each case reads what a real file of that model holds.
+   */
+  stored: StoredWeightType;
+  shape: ModelShape;
+  orientation: Orientation;
+  M: number;
+  K: number;
+  N: number;
+}
+
+/** Every matmul case of a run in the order they run: per shape and orientation, the GEMVs, then the GEMMs. */
+export function matmulPlan(config: SuiteConfig): MatmulPlanCase[] {
+  return config.shapes.flatMap((shape) =>
+    ORIENTATIONS.flatMap((orientation) => {
+      const [K, N] = orientation === 'hidden→intermediate' ? [shape.hiddenSize, shape.intermediateSize] : [shape.intermediateSize, shape.hiddenSize];
+      const cases = (kernel: 'gemv' | 'gemm', types: readonly WeightType[], M: number) =>
+        types.map((type): MatmulPlanCase => ({ kernel, type, stored: storedType(type, K), shape, orientation, M, K, N }));
+      return [...cases('gemv', config.gemvTypes, 1), ...cases('gemm', config.gemmTypes, config.prefillRows)];
+    }),
+  );
+}
+
 /**
  * The end-to-end weight types: the matrices of F32, F16, Q8_0 and Q4_K_M files. llama.cpp's
- * Q4_K_M keeps some matrices (attn_v, half of ffn_down) in Q6_K; these files are Q4_K throughout.
+ * Q4_K_M keeps some matrices (attn_v, half of ffn_down) in Q6_K; these files ask for Q4_K
+ * throughout, as llama-quantize --pure would write them.
  */
 export type E2eWeightType = 'F32' | 'F16' | 'Q8_0' | 'Q4_K';
 
@@ -115,32 +149,47 @@ export interface E2eModelSpec {
 /** Every file has stories260K's 512-token vocabulary: its tokenizer is the one both runtimes load. */
 const VOCAB_NOTE = 'vocabulary 512 (stories260K tokenizer), so the LM head is small';
 
-type Shape = Pick<E2eModelSpec, 'hiddenSize' | 'intermediateSize' | 'layers' | 'heads' | 'kvHeads'>;
+/**
+ * How a `type` file of `shape` departs from asking `type` of every matrix: llama.cpp's fallback
+ * where rows are not whole blocks of it, and for Q4_K the Q6_K matrices of a real Q4_K_M file.
+ */
+function typeNote(type: E2eWeightType, shape: ModelShape): string[] {
+  const notes: string[] = [];
+  const hidden = storedType(type, shape.hiddenSize);
+  const ffn = storedType(type, shape.intermediateSize);
+  // In these shapes the attention width is the hidden size, so Q, K, V, O, gate, up and the
+  // (tied) embedding all have rows of hiddenSize weights, and ffn_down rows of intermediateSize.
+  if (hidden !== type) notes.push(`${hidden} in the matrices with rows of ${shape.hiddenSize} (${ffn === type ? 'all but ffn_down' : 'Q, K, V, O, gate, up'}), llama.cpp's fallback for ${type}`);
+  if (ffn !== type) notes.push(`${ffn} in ffn_down (rows of ${shape.intermediateSize}), llama.cpp's fallback for ${type}`);
+  if (type === 'Q4_K') notes.push("no Q6_K matrices, where llama.cpp's Q4_K_M has attn_v and half of ffn_down in Q6_K");
+  return notes;
+}
 
 /**
- * randomLlamaGguf takes hidden sizes in whole 256-weight super-blocks, so 576 and 896 become the
- * nearest smaller multiple; heads keep the real head size of 64.
+ * The real layer shapes (MODEL_SHAPES: hidden 576 and 896 too, which K-quants store partly in
+ * llama.cpp's fallback types); the quick suite runs 2 of SmolLM2's 30 layers.
  */
 export function e2eSpecs(mode: BenchMode): E2eModelSpec[] {
-  const specs = (model: string, types: E2eWeightType[], shape: Shape, note: string): E2eModelSpec[] =>
+  const specs = (shape: ModelShape, types: E2eWeightType[], layers = shape.layers): E2eModelSpec[] =>
     types.map((type) => ({
-      model,
+      model: shape.model,
       type,
-      file: `${model}-${shape.layers}L-${type}.gguf`,
-      shapeNote: `${note}; ${VOCAB_NOTE}${type === 'Q4_K' ? '; Q4_K in every matrix, where llama.cpp\'s Q4_K_M keeps attn_v and half of ffn_down in Q6_K' : ''}`,
-      ...shape,
+      file: `${shape.model}-${layers}L-${type}.gguf`,
+      shapeNote: [...(layers < shape.layers ? [`${layers} of ${shape.layers} layers`] : []), VOCAB_NOTE, ...typeNote(type, shape)].join('; '),
+      hiddenSize: shape.hiddenSize,
+      intermediateSize: shape.intermediateSize,
+      layers,
+      heads: shape.heads,
+      kvHeads: shape.kvHeads,
     }));
-  const smol = { hiddenSize: 512, intermediateSize: 1536, heads: 8, kvHeads: 2 };
-  const smolNote = 'hidden 512 for 576, 8 heads / 2 KV heads for 9 / 3';
+  const [smol, qwen, llama] = MODEL_SHAPES;
   const all: E2eWeightType[] = ['F32', 'F16', 'Q8_0', 'Q4_K'];
-  if (mode === 'quick') return specs('SmolLM2-135M', all, { ...smol, layers: 2 }, `${smolNote}, 2 of 30 layers`);
-  const qwen = { hiddenSize: 768, intermediateSize: 4864, layers: 24, heads: 12, kvHeads: 2 };
-  const llama = { hiddenSize: 2048, intermediateSize: 8192, layers: 16, heads: 32, kvHeads: 8 };
+  if (mode === 'quick') return specs(smol, all, 2);
   return [
-    ...specs('SmolLM2-135M', all, { ...smol, layers: 30 }, smolNote),
-    ...specs('Qwen2.5-0.5B', ['F16', 'Q8_0', 'Q4_K'], qwen, 'hidden 768 for 896, 12 heads for 14'),
-    // F32 would be a 5 GB file written in memory; F16 is already 2.5 GB.
-    ...specs('Llama-3.2-1B', ['F16', 'Q8_0', 'Q4_K'], llama, 'the real layer shape'),
+    ...specs(smol, all),
+    // F32 would be a 1.4 GB file for Qwen's shape and 3.9 GB for Llama's, written in memory; F16 is half that.
+    ...specs(qwen, ['F16', 'Q8_0', 'Q4_K']),
+    ...specs(llama, ['F16', 'Q8_0', 'Q4_K']),
   ];
 }
 

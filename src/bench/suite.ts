@@ -1,9 +1,10 @@
 import { measureCopy } from './copy.ts';
 import { benchGpu } from './device.ts';
 import { runE2e, type E2eModel } from './e2e.ts';
-import { matmulCase, ORIENTATIONS, type CaseContext } from './kernels.ts';
+import { matmulCase, type CaseContext } from './kernels.ts';
 import type { Peer } from './peers.ts';
-import { suiteConfig } from './plan.ts';
+import { matmulPlan, suiteConfig } from './plan.ts';
+import { typeLabel } from './table.ts';
 import { PassTimer } from './timing.ts';
 import type { BenchMode, BenchResult, E2eCase, MatmulCase, PeerStatus } from './types.ts';
 
@@ -43,19 +44,10 @@ export async function runSuite(o: SuiteOptions): Promise<BenchResult> {
     let seed = 1;
     const gemv: MatmulCase[] = [];
     const gemm: MatmulCase[] = [];
-    for (const shape of o.kernels === false ? [] : config.shapes) {
-      for (const orientation of ORIENTATIONS) {
-        for (const type of config.gemvTypes) {
-          const c = await matmulCase(ctx, 'gemv', type, shape, orientation, seed++);
-          log(describe(c));
-          gemv.push(c);
-        }
-        for (const type of config.gemmTypes) {
-          const c = await matmulCase(ctx, 'gemm', type, shape, orientation, seed++);
-          log(describe(c));
-          gemm.push(c);
-        }
-      }
+    for (const planned of o.kernels === false ? [] : matmulPlan(config)) {
+      const c = await matmulCase(ctx, planned, seed++);
+      log(describe(c));
+      (c.kernel === 'gemv' ? gemv : gemm).push(c);
     }
 
     const e2e: E2eCase[] = [];
@@ -91,7 +83,7 @@ export async function runSuite(o: SuiteOptions): Promise<BenchResult> {
 }
 
 function describe(c: MatmulCase): string {
-  const head = `${c.kernel} ${c.type} ${c.model} ${c.M}x${c.K}→${c.N}`;
+  const head = `${c.kernel} ${typeLabel(c)} ${c.model} ${c.M}x${c.K}→${c.N}`;
   if (c.skipped) return `${head}: skipped (${c.skipped})`;
   const rate = c.kernel === 'gemv' ? `${c.gbps!.toFixed(1)} GB/s, ${(100 * c.shareOfCopy!).toFixed(0)}% of copy` : `${c.gflops!.toFixed(1)} GFLOP/s`;
   const peers = (c.peers ?? []).map((p) => (p.speedup ? ` ${p.peer} ×${p.speedup.toFixed(2)}` : ` ${p.peer} n/a`)).join('');

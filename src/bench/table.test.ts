@@ -1,12 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { formatResult, gemmOverFasterPeer, resultFileName, sig, targetLines } from './table.ts';
+import { formatResult, gemmOverFasterPeer, resultFileName, sig, targetLines, typeLabel } from './table.ts';
 import type { BenchResult, E2eCase, MatmulCase } from './types.ts';
 
 const timing = { ms: 1, minMs: 0.9, maxMs: 1.2, samples: 3, method: 'timestamp' as const };
 
 function gemv(type: MatmulCase['type'], gbps: number | undefined, extra: Partial<MatmulCase> = {}): MatmulCase {
   const base: MatmulCase = { kernel: 'gemv', type, model: 'SmolLM2-135M', orientation: 'hidden→intermediate', M: 1, K: 576, N: 1536 };
-  if (gbps === undefined) return { ...base, skipped: 'K=576 is not whole 256-weight blocks', ...extra };
+  if (gbps === undefined) return { ...base, skipped: 'GPU error: out of memory', ...extra };
   return { ...base, timing, gbps, shareOfCopy: gbps / 100, ...extra };
 }
 
@@ -30,11 +30,11 @@ function gemm(gflops: number, speedups: [number | undefined, number | undefined]
 
 const e2e: E2eCase = {
   model: 'SmolLM2-135M',
-  shapeNote: 'hidden 512 for 576',
+  shapeNote: '2 of 30 layers',
   file: 'SmolLM2-135M-2L-F16.gguf',
   type: 'F16',
   layers: 2,
-  hiddenSize: 512,
+  hiddenSize: 576,
   intermediateSize: 1536,
   vocabSize: 512,
   promptTokens: 128,
@@ -79,6 +79,19 @@ describe('bench tables', () => {
     expect(md).toContain('| shape K→N | F32 | Q4_K | F16 |');
     expect(md).toContain('| SmolLM2-135M 576→1536 | 80.0 (80%) | — | — |');
     expect(md).toContain('| SmolLM2-135M 1536→576 | — | — | 12.3 (12%) |');
+  });
+
+  test('a column whose cases ran in llama.cpp’s fallback type names it and the K it applied at', () => {
+    const fallback = (K: number, N: number, storedType: MatmulCase['storedType']) => gemv('Q4_K', 40, { K, N, storedType, model: K === 576 ? 'SmolLM2-135M' : 'Qwen2.5-0.5B' });
+    const cases = [gemv('F32', 80), fallback(576, 1536, 'Q5_0'), fallback(896, 4864, 'Q5_0'), gemv('Q4_K', 50, { orientation: 'intermediate→hidden', K: 1536, N: 576 })];
+    expect(cases.map(typeLabel)).toEqual(['F32', 'Q4_K as Q5_0', 'Q4_K as Q5_0', 'Q4_K']);
+    const md = formatResult(result({ gemv: cases }));
+    expect(md).toContain('| shape K→N | F32 | Q4_K (Q5_0 at K=576, 896) |');
+    expect(md).toContain('| SmolLM2-135M 576→1536 | 80.0 (80%) | 40.0 (40%) |');
+    expect(md).toContain('| SmolLM2-135M 1536→576 | — | 50.0 (50%) |');
+    expect(md).toContain('(Q4_K → Q5_0)');
+    // Without a fallback there is neither a bracket nor the note.
+    expect(formatResult(result())).not.toContain('In brackets');
   });
 
   test('GEMM rows carry the speed against each peer, and a software adapter is called out', () => {

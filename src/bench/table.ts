@@ -45,6 +45,34 @@ function typesOf(cases: MatmulCase[]): WeightType[] {
   return [...new Set(cases.map((c) => c.type))];
 }
 
+/** A case's type, and the type it ran in where that differs: "Q4_K as Q5_0". */
+export function typeLabel(c: MatmulCase): string {
+  return c.storedType ? `${c.type} as ${c.storedType}` : c.type;
+}
+
+/** A column's title: its type, and where its cases ran in another type, which and at which K: "Q4_K (Q5_0 at K=576, 896)". */
+function typeHeader(type: WeightType, cases: MatmulCase[]): string {
+  const at = new Map<string, number[]>();
+  for (const c of cases) {
+    if (c.type !== type || !c.storedType) continue;
+    const ks = at.get(c.storedType) ?? [];
+    if (!ks.includes(c.K)) ks.push(c.K);
+    at.set(c.storedType, ks);
+  }
+  if (!at.size) return type;
+  return `${type} (${[...at].map(([stored, ks]) => `${stored} at K=${ks.sort((a, b) => a - b).join(', ')}`).join('; ')})`;
+}
+
+/** Why a column names a second type, when one does. */
+function fallbackNote(cases: MatmulCase[]): string[] {
+  const pairs = [...new Set(cases.filter((c) => c.storedType).map((c) => `${c.type} → ${c.storedType}`))];
+  if (!pairs.length) return [];
+  return [
+    `- In brackets (GEMV and GEMM): the type a case ran in where rows of K weights are not whole blocks of the column's type. llama.cpp's quantizer falls back to that type for such a tensor (${pairs.join(', ')}), and so do our random models.`,
+    '',
+  ];
+}
+
 function shapeCell(c: MatmulCase): string {
   return `${c.model} ${c.K}→${c.N}`;
 }
@@ -85,7 +113,7 @@ export function formatResult(result: BenchResult): string {
   lines.push('GEMV (decode, M = 1): GB/s and share of the copy kernel', '');
   lines.push(
     ...table(
-      ['shape K→N', ...gemvTypes],
+      ['shape K→N', ...gemvTypes.map((type) => typeHeader(type, result.gemv))],
       groups(result.gemv).map((g) => [
         shapeCell(g[0]),
         ...gemvTypes.map((type) => {
@@ -102,7 +130,7 @@ export function formatResult(result: BenchResult): string {
   lines.push(`GEMM (prefill, M = ${result.gemm[0]?.M ?? '—'}): GFLOP/s${peers.length ? '; f32 speed against each peer (above 1×: ours faster)' : ''}`, '');
   lines.push(
     ...table(
-      ['shape K→N', ...gemmTypes, ...peers.map((p) => `F32 vs ${PEER_TITLES[p]}`)],
+      ['shape K→N', ...gemmTypes.map((type) => typeHeader(type, result.gemm)), ...peers.map((p) => `F32 vs ${PEER_TITLES[p]}`)],
       groups(result.gemm).map((g) => {
         const f32 = g.find((c) => c.type === 'F32');
         return [
@@ -116,6 +144,7 @@ export function formatResult(result: BenchResult): string {
       }),
     ),
     '',
+    ...fallbackNote([...result.gemv, ...result.gemm]),
   );
 
   const gemvF32 = result.gemv.filter((c) => c.type === 'F32' && c.peers);

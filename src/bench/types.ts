@@ -1,3 +1,5 @@
+import type { StoredType } from './quantFallback.ts';
+
 /**
  * The JSON a bench run writes to bench/results/<date>-<adapter>.json. The /bench page reads
  * every saved file, so a field is only ever added (as optional) and `schema` goes up when one
@@ -59,11 +61,16 @@ export interface CopyResult {
 /** The weight types the decode GEMV is measured in (those of F16, Q8_0, Q4_K_M and Q6_K files). */
 export type WeightType = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q6_K';
 
+/** A WeightType, or the type llama.cpp's quantizer writes instead where a row is not whole blocks of it (Q5_0 for Q4_K). */
+export type StoredWeightType = StoredType<WeightType>;
+
 export type Orientation = 'hidden→intermediate' | 'intermediate→hidden';
 
 export interface MatmulCase {
   kernel: 'gemv' | 'gemm';
   type: WeightType;
+  /** Where rows of K weights are not whole blocks of `type`, the type the weight was stored and run in instead (as llama.cpp's quantizer would store it). */
+  storedType?: StoredWeightType;
   /** The model whose layer shape this is. */
   model: string;
   orientation: Orientation;
