@@ -56,8 +56,8 @@ test('the budget is weights, the KV cache for the chosen context and the stated 
   const m = memoryBudget(stories, 512);
   expect(m.weights).toBe(1_043_712);
   expect(m.kvCache).toBe(1280 * 512);
-  // 64 tokens × (3·64 + 2·64 + 32 + 3·172 + 1) floats, a logits row of 512, and 10% of weights + KV.
-  const activations = 4 * (64 * (192 + 128 + 32 + 516 + 1) + 512);
+  // 64 tokens × (3·64 + 2·64 + 2·32 + 3·172 + 1) floats, a logits row of 512, and 10% of weights + KV.
+  const activations = 4 * (64 * (192 + 128 + 64 + 516 + 1) + 512);
   expect(scratchBytes(stories, m.kvCache)).toBe(Math.ceil(activations + 0.1 * (1_043_712 + 1280 * 512)));
   expect(m.total).toBe(m.weights + m.kvCache + m.scratch);
   // The KV cache grows linearly with the context; the weights do not.

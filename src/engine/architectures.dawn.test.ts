@@ -83,20 +83,20 @@ const F16_MATCHED: Bounds = { minTop1: 0.97, maxTv: 2e-2, nearTie: 0.02 };
 
 const GELU = new Set<RandomPreset>(['gemma2', 'gemma3', 'gpt2']);
 const PRESETS = Object.keys(RANDOM_MODELS) as RandomPreset[];
-// F32 and Q4_K (what Q4_K_M files mostly hold) for every family, and two more types each, so that
-// across the families every type the writer makes is held to llama.cpp at least once and the
+// F32 and Q4_K (what Q4_K_M files mostly hold) for every family, and one more type each, so that
+// across the families every type the writer makes is held to llama.cpp once and the
 // block-of-32 and K-quant kernels meet each family's code. The whole matrix would take a quarter
 // of an hour on a software GPU; each type's kernels are the same whatever the family, and
 // reference.dawn.test.ts holds every type on Llama, in files of llama.cpp's own quantizer too.
 const TYPES: Record<RandomPreset, RandomModelType[]> = {
-  llama: ['F32', 'Q4_K', 'Q4_0', 'Q5_K'],
-  llama3: ['F32', 'Q4_K', 'Q8_0', 'Q6_K'],
-  qwen2: ['F32', 'Q4_K', 'Q4_1', 'Q6_K'],
-  qwen3: ['F32', 'Q4_K', 'Q5_0', 'F16'],
-  phi3: ['F32', 'Q4_K', 'Q5_1', 'Q5_K'],
-  gemma2: ['F32', 'Q4_K', 'Q8_0', 'F16'],
-  gemma3: ['F32', 'Q4_K', 'Q4_0', 'Q6_K'],
-  gpt2: ['F32', 'Q4_K', 'Q5_1', 'Q8_0'],
+  llama: ['F32', 'Q4_K', 'Q4_0'],
+  llama3: ['F32', 'Q4_K', 'Q6_K'],
+  qwen2: ['F32', 'Q4_K', 'Q4_1'],
+  qwen3: ['F32', 'Q4_K', 'F16'],
+  phi3: ['F32', 'Q4_K', 'Q5_1'],
+  gemma2: ['F32', 'Q4_K', 'Q8_0'],
+  gemma3: ['F32', 'Q4_K', 'Q5_K'],
+  gpt2: ['F32', 'Q4_K', 'Q5_0'],
 };
 // A full 64-token prefill chunk and 8 tokens of a second, so the KV cache carries across a chunk
 // boundary and gemma's 32-token window cuts into both, at little more than one chunk's cost on
@@ -165,7 +165,8 @@ describe.each(PRESETS)('%s', (preset) => {
 /*
  * Every comparison above is a sample of the same few rounding flips, so their total measures
  * how often our choice is llama.cpp's on its own files better than any one case can: measured
- * 98.8% over the 24 cases (1728 positions, 21 misses; 95–97% without llama.cpp's numerics).
+ * 99.2% over 14 of these 16 cases (1000 of 1008 positions; 98.8% over 1728 positions when each
+ * family ran four types; 95–97% without llama.cpp's numerics).
  * Each case is deterministic, so the total moves only when the kernels or llama.cpp do; 98%
  * leaves room for another CPU's SIMD path to order llama.cpp's sums differently.
  */

@@ -163,7 +163,8 @@ describe.each(CASES)('random Llama, $name weights', ({ name, model, quantize, po
     console.log(`${name}: against float64 ${vsExact.summary}; against llama.cpp ${vsLlamaCpp.summary}`);
     expectWithin(vsExact, EXACT, 'float64');
     expectWithin(vsLlamaCpp, llamaCpp, 'llama.cpp');
-    if (name.startsWith('F32')) return;
+    // Our own files of Q8_0, Q4_K and Q6_K repeat types llama.cpp's files below hold.
+    if (name.startsWith('F32') || name.endsWith('(ours)')) return;
     // The same file with llama.cpp's rounding of the activations on our side too: where both
     // engines round the same value they agree, and where their f32 sums put a value on either
     // side of a rounding boundary they part as before (architectures.dawn.test.ts), so the

@@ -246,7 +246,8 @@ describe('modelFacts', () => {
     headDim: 8,
     vocabSize: 512,
     // 2 (K and V) × 5 layers × 4 KV heads × 8 dims × 4 bytes (f32 cache).
-    kvBytesPerToken: 1280,
+    // 5 layers × (K + V) × 4 heads × 8 dims × 2 bytes (the engine's default f16 cache).
+    kvBytesPerToken: 640,
   } satisfies Partial<ModelFacts>;
 
   const servers = [

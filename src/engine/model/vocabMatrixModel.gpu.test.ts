@@ -79,9 +79,10 @@ describe('LlamaModel with a vocabulary split by the device limit', () => {
     const gpu = await testGpu();
     const gguf = await readGguf(bytesSource('random.gguf', randomLlamaGguf(tokenizer, { layers: 1, intermediateSize: 256 })));
     const config = configFromGguf(gguf);
-    // kvHeads 2 × headDim 64 × 4 bytes = 512 bytes per token and layer for K (and as many for V).
-    const create = LlamaModel.create(withBindingLimit(gpu, LIMIT), config, llamaTensors('gguf', gguf.tensors, config), { ...options, contextLength: 1024 });
+    // kvHeads 2 × headDim 64 × 2 bytes (the default f16 cache) = 256 bytes per token and layer
+    // for K (and as many for V): 2048 tokens take 512 KiB, over the limit.
+    const create = LlamaModel.create(withBindingLimit(gpu, LIMIT), config, llamaTensors('gguf', gguf.tensors, config), { ...options, contextLength: 2048 });
     await expect(create).rejects.toThrow(DeviceLimitError);
-    await expect(create).rejects.toMatchObject({ hint: `Use a context of at most ${Math.floor(LIMIT / 512)} tokens.` });
+    await expect(create).rejects.toMatchObject({ hint: `Use a context of at most ${Math.floor(LIMIT / 256)} tokens.` });
   });
 });
