@@ -165,8 +165,8 @@ describe.each(PRESETS)('%s', (preset) => {
 /*
  * Every comparison above is a sample of the same few rounding flips, so their total measures
  * how often our choice is llama.cpp's on its own files better than any one case can: measured
- * 99.2% over 14 of these 16 cases (1000 of 1008 positions; 98.8% over 1728 positions when each
- * family ran four types; 95–97% without llama.cpp's numerics).
+ * 99.2% over the 16 cases (1143 of 1152 positions; 98.8% over 1728 positions when each family
+ * ran four types; 95–97% without llama.cpp's numerics).
  * Each case is deterministic, so the total moves only when the kernels or llama.cpp do; 98%
  * leaves room for another CPU's SIMD path to order llama.cpp's sums differently.
  */
