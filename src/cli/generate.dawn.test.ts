@@ -101,35 +101,42 @@ describe('generate --model owner/name from a hub', () => {
   // The offline test closes the hub itself.
   afterAll(() => hub?.close().catch(() => {}));
 
-  const greedy200 = ['--prompt', '', '--temperature', '0', '--max-tokens', '200', '--json'];
+  // The weights' bytes are verified against the hub's hashes; 60 greedy tokens show the
+  // verified file is the one generating (the 200-step runs above cover long generations).
+  const greedy60 = ['--prompt', '', '--temperature', '0', '--max-tokens', '60', '--json'];
+  const expectGolden = (stdout: string) => {
+    const text = JSON.parse(stdout).text as string;
+    expect(text.length).toBeGreaterThan(100);
+    expect(LLAMA2C_GREEDY_200.startsWith(text)).toBe(true);
+  };
 
   test('downloads through dropped connections, verifies, and generates token-exact', async () => {
     // Drops at several offsets inside the weight files: each download resumes and must still verify.
     for (const afterBytes of [1000, 300_000, 777_777]) hub.faults.add({ kind: 'drop', afterBytes, match: '/cdn/' });
-    const { code, stdout, stderr } = await run(['--model', REPO, '--hub', hub.url, '--cache-dir', cacheDir, ...greedy200]);
+    const { code, stdout, stderr } = await run(['--model', REPO, '--hub', hub.url, '--cache-dir', cacheDir, ...greedy60]);
     expect(code, stderr).toBe(0);
     expect(hub.faults.pending).toHaveLength(0);
-    expect(JSON.parse(stdout).text).toBe(LLAMA2C_GREEDY_200);
+    expectGolden(stdout);
   });
 
   test('a corrupted download is detected, fetched again, and never used', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pocket-hub-cache-'));
     hub.faults.add({ kind: 'corrupt', offsets: [12345], match: '/cdn/' });
-    const { code, stdout, stderr } = await run(['--model', REPO, '--file', 'stories260K.gguf', '--hub', hub.url, '--cache-dir', dir, ...greedy200]);
+    const { code, stdout, stderr } = await run(['--model', REPO, '--file', 'stories260K.gguf', '--hub', hub.url, '--cache-dir', dir, ...greedy60]);
     expect(code, stderr).toBe(0);
-    expect(JSON.parse(stdout).text).toBe(LLAMA2C_GREEDY_200);
+    expectGolden(stdout);
   });
 
   test('with the hub down, the cached model generates without the network', async () => {
     const before = hub.requests.length;
     await hub.close();
-    const { code, stdout, stderr } = await run(['--model', REPO, '--hub', hub.url, '--cache-dir', cacheDir, ...greedy200]);
+    const { code, stdout, stderr } = await run(['--model', REPO, '--hub', hub.url, '--cache-dir', cacheDir, ...greedy60]);
     expect(code, stderr).toBe(0);
-    expect(JSON.parse(stdout).text).toBe(LLAMA2C_GREEDY_200);
+    expectGolden(stdout);
     expect(hub.requests.length).toBe(before);
     // Not cached anywhere: a clear offline error.
     const empty = await mkdtemp(join(tmpdir(), 'pocket-hub-cache-'));
-    const offline = await run(['--model', REPO, '--hub', hub.url, '--cache-dir', empty, ...greedy200]);
+    const offline = await run(['--model', REPO, '--hub', hub.url, '--cache-dir', empty, ...greedy60]);
     expect(offline.code).toBe(1);
     expect(offline.stderr).toContain('error (OfflineError)');
   });
