@@ -8,7 +8,13 @@ import { createGpu, type Gpu } from '../src/gpu/device.ts';
 
 export const LAVAPIPE_ICD = join(import.meta.dirname, '..', '.cache', 'lavapipe', 'icd.json');
 
-let shared: Promise<Gpu | string> | undefined;
+/** A device with shader-f16 and the WebGPU entry point it came from. */
+interface F16Device {
+  gpu: Gpu;
+  entry: GPU;
+}
+
+let shared: Promise<F16Device | string> | undefined;
 // Held for the life of the process: Dawn's event loop keeps polling an instance whose JS object
 // was garbage-collected, and crashes in InstanceBase::ProcessEvents on its freed mutex.
 let instance: GPU | undefined;
@@ -18,12 +24,28 @@ let instance: GPU | undefined;
  * has shader-f16 (a real GPU picked with VK_ICD_FILENAMES). Otherwise the reason there is none,
  * which the caller prints and skips on.
  */
-export function f16Gpu(): Promise<Gpu | string> {
+export async function f16Gpu(): Promise<Gpu | string> {
+  const opened = await openShared();
+  return typeof opened === 'string' ? opened : opened.gpu;
+}
+
+/**
+ * The WebGPU entry point f16Gpu's device came from, for code that opens devices of its own
+ * (`new Engine({ gpu })`): its adapter has shader-f16, and on lavapipe it keeps seeing lavapipe
+ * after VK_ICD_FILENAMES is put back, since a Dawn instance lists its adapters once, when
+ * f16Gpu first asks. Otherwise the reason there is none, as f16Gpu.
+ */
+export async function f16Entry(): Promise<GPU | string> {
+  const opened = await openShared();
+  return typeof opened === 'string' ? opened : opened.entry;
+}
+
+function openShared(): Promise<F16Device | string> {
   shared ??= open();
   return shared;
 }
 
-async function open(): Promise<Gpu | string> {
+async function open(): Promise<F16Device | string> {
   if (existsSync(LAVAPIPE_ICD)) {
     // Dawn reads VK_ICD_FILENAMES when an instance looks for adapters, so this instance sees
     // lavapipe alone while the process's navigator.gpu keeps its own driver.
@@ -32,7 +54,7 @@ async function open(): Promise<Gpu | string> {
     try {
       instance = create([]);
       const gpu = await createGpu(instance);
-      if (gpu.device.features.has('shader-f16')) return gpu;
+      if (gpu.device.features.has('shader-f16')) return { gpu, entry: instance };
       gpu.device.destroy();
       return `the lavapipe adapter (${gpu.adapterName}) has no shader-f16`;
     } catch (err) {
@@ -43,6 +65,6 @@ async function open(): Promise<Gpu | string> {
     }
   }
   const adapter = await globalThis.navigator?.gpu?.requestAdapter();
-  if (adapter?.features.has('shader-f16')) return createGpu(globalThis.navigator.gpu);
+  if (adapter?.features.has('shader-f16')) return { gpu: await createGpu(globalThis.navigator.gpu), entry: globalThis.navigator.gpu };
   return `no adapter with shader-f16: ${LAVAPIPE_ICD} is missing (run scripts/lavapipe.sh; CI does) and this process's adapter lacks it`;
 }
