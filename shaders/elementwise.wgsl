@@ -46,41 +46,7 @@ fn tanhStable(y: f32) -> f32 {
   return sign(y) * ((1.0 - e) / (1.0 + e));
 }
 
-// f32 bits → f16 bits, nearest even (F16C's rounding, which ggml uses), written with integers because
-// WGSL does not pin pack2x16float's rounding. The same function as in round_activations.wgsl.
-fn f16FromF32(b: u32) -> u32 {
-  let sign = (b >> 16u) & 0x8000u;
-  let e = i32((b >> 23u) & 0xffu);
-  let mant = b & 0x7fffffu;
-  if (e == 255) {
-    return sign | 0x7c00u | select(0u, 0x200u | (mant >> 13u), mant != 0u);
-  }
-  let he = e - 112;
-  if (he >= 31) {
-    return sign | 0x7c00u;
-  }
-  if (he <= 0) {
-    if (he < -10) {
-      return sign;
-    }
-    let full = mant | 0x800000u;
-    let shift = u32(14 - he);
-    let half = 1u << (shift - 1u);
-    let rem = full & ((1u << shift) - 1u);
-    var m = full >> shift;
-    if (rem > half || (rem == half && (m & 1u) == 1u)) {
-      m += 1u;
-    }
-    return sign | m;
-  }
-  var h = sign | (u32(he) << 10u) | (mant >> 13u);
-  let rem = mant & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u) == 1u)) {
-    h += 1u;
-  }
-  return h;
-}
-
+// f16FromF32 comes from f16_bits.wgsl, which elementwise.ts prepends to this file.
 fn geluFromTable(g: f32) -> f32 {
   if (g <= -10.0) {
     return 0.0;

@@ -3,7 +3,9 @@
 // entry point the remaining pairs copy dims (2j, 2j+1), which are exactly the dims past ropeDim.
 // Two entry points because an in-place call binds one buffer, and binding it twice with a
 // writable usage is a validation error. A third, main_f16, writes the rotated rows into a
-// packed-f16 KV cache instead of an f32 buffer.
+// packed-f16 KV cache instead of an f32 buffer, and main_f16_v does the same while also packing
+// the token block's V rows into the V cache, which saves the layer a kv_store dispatch.
+// f16FromF32 comes from f16_bits.wgsl, which rope.ts prepends to this file.
 
 // false: pairs (2j, 2j+1) as in GGUF / llama2.c; true: pairs (j, j + ropeDim/2) as in HF checkpoints.
 override HALVES: bool;
@@ -31,6 +33,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 // A packed-f16 cache: element e of a row in word e / 2, the even element in the low 16 bits.
 @group(0) @binding(4) var<storage, read_write> outF16: array<u32>;
+// main_f16_v's V rows, as wide as K's ([m, nHeads · headDim] f32 read as raw bit pairs), and the
+// V cache they are packed into, laid out as outF16.
+@group(0) @binding(5) var<storage, read> v: array<vec2u>;
+@group(0) @binding(6) var<storage, read_write> vCache: array<u32>;
 
 struct Pair {
   // Element indices of the pair inside x's row layout; `outShift` moves them to out's row.
@@ -128,18 +134,44 @@ fn main_inplace(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) group
 @compute @workgroup_size(WORKGROUP)
 fn main_f16(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
   let id = invocation(wg, groups, lid);
-  let halfDim = params.headDim / 2u;
-  let perToken = params.nHeads * halfDim;
-  if (id >= params.m * perToken) {
-    return;
+  if (id < cacheWords()) {
+    outF16[cacheWord(id)] = ropedWord(id);
   }
-  let token = id / perToken;
+}
+
+// main_f16, and V's word `id` beside K's: V has K's row width, so the K grid covers it exactly and
+// both words land at the same index of their caches. The packing is kv_store.wgsl's, bit for bit.
+@compute @workgroup_size(WORKGROUP)
+fn main_f16_v(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let id = invocation(wg, groups, lid);
+  if (id < cacheWords()) {
+    let at = cacheWord(id);
+    outF16[at] = ropedWord(id);
+    let pair = v[id];
+    vCache[at] = f16FromF32(pair.x) | (f16FromF32(pair.y) << 16u);
+  }
+}
+
+// Words the block's m rows fill: m · nHeads · headDim / 2.
+fn cacheWords() -> u32 {
+  return params.m * params.nHeads * (params.headDim / 2u);
+}
+
+// Row outRowOffset + token of a cache starts at word (outRowOffset + token) · nHeads · headDim / 2,
+// so word `id` of the block goes to the cache word outRowOffset rows further on.
+fn cacheWord(id: u32) -> u32 {
+  return params.outRowOffset * params.nHeads * (params.headDim / 2u) + id;
+}
+
+// Word `id` of the block's rotated rows: its elements (2i, 2i+1) of a head rounded to f16.
+fn ropedWord(id: u32) -> u32 {
+  let halfDim = params.headDim / 2u;
+  let token = id / (params.nHeads * halfDim);
   let base = (id / halfDim) * params.headDim;
   let e = 2u * (id % halfDim);
-  let lo = f16Bits(bitcast<u32>(ropedElement(token, base, e)));
-  let hi = f16Bits(bitcast<u32>(ropedElement(token, base, e + 1u)));
-  // Row outRowOffset + token of the cache starts at word (outRowOffset + token) · perToken.
-  outF16[params.outRowOffset * perToken + id] = lo | (hi << 16u);
+  let lo = f16FromF32(bitcast<u32>(ropedElement(token, base, e)));
+  let hi = f16FromF32(bitcast<u32>(ropedElement(token, base, e + 1u)));
+  return lo | (hi << 16u);
 }
 
 // Element e of the rotated head whose input row starts at x[base], for token `token` of the block.
@@ -163,30 +195,4 @@ fn ropedElement(token: u32, base: u32, e: u32) -> f32 {
   let b = select(a + 1u, a + halfRope, HALVES);
   let ab = rotated(x[a], x[b], cosSin(f32(params.pos0 + token) * invFreq[j]));
   return select(ab.x, ab.y, second);
-}
-
-// f32 bits to f16 bits, round to nearest, ties to even. A copy of kv_store.wgsl's f16Bits, which
-// explains it (WGSL has no includes); both are checked bit for bit against the same TS rounding.
-fn f16Bits(b: u32) -> u32 {
-  let sign = (b >> 16u) & 0x8000u;
-  let a = b & 0x7fffffffu;
-  if (a > 0x7f800000u) {
-    return sign | 0x7e00u | ((a >> 13u) & 0x3ffu);
-  }
-  if (a >= 0x47800000u) {
-    return sign | 0x7c00u;
-  }
-  if (a >= 0x38800000u) {
-    let h = (a - 0x38000000u) >> 13u;
-    let rem = a & 0x1fffu;
-    return sign | (h + select(0u, 1u, rem + (h & 1u) > 0x1000u));
-  }
-  if (a <= 0x33000000u) {
-    return sign;
-  }
-  let full = (a & 0x7fffffu) | 0x800000u;
-  let shift = 126u - (a >> 23u);
-  let m = full >> shift;
-  let rem = full & ((1u << shift) - 1u);
-  return sign | (m + select(0u, 1u, rem + (m & 1u) > (1u << (shift - 1u))));
 }

@@ -202,7 +202,8 @@ export class LlamaModel {
     const xn = scratch('x_norm', maxBatch * D);
     const q = scratch('q', maxBatch * qDim);
     // An f32 cache takes V (and K without RoPE) straight from its matmul into the cache rows; an
-    // f16 one takes them through a scratch and a packing pass. RoPE writes K's cache rows itself.
+    // f16 one takes them through a scratch and a packing pass. RoPE writes K's cache rows itself,
+    // and with an f16 cache packs V's in the same dispatch.
     const k = roped || kvF16 ? scratch('k', maxBatch * kvDim) : undefined;
     const v = kvF16 ? scratch('v', maxBatch * kvDim) : undefined;
     const attn = scratch('attn_out', maxBatch * qDim);
@@ -244,7 +245,7 @@ export class LlamaModel {
       const vRow = (pos0: number) => (v ? 0 : pos0);
       step(linear(xn, t.v, vOut), (m, pos0) => ({ m, yRowOffset: vRow(pos0) }));
       if (t.vBias) step(biasAdd(vOut, t.vBias), (m, pos0) => ({ m, rowOffset: vRow(pos0) }));
-      if (v) step(createKvStore(gpu, { x: v, cache: vCache, width: kvDim, label: `v_cache.${i}` }), (m, pos0) => ({ m, rowOffset: pos0 }));
+      if (v && !roped) step(createKvStore(gpu, { x: v, cache: vCache, width: kvDim, label: `v_cache.${i}` }), (m, pos0) => ({ m, rowOffset: pos0 }));
       // Head norms treat each head of each token as a row of headDim, in place.
       if (c.qkNorm) {
         step(rmsnorm(q, t.qNorm!, q, c.headDim), (m) => ({ m: m * c.heads }));
@@ -256,7 +257,8 @@ export class LlamaModel {
         const freqFactors = local ? undefined : globalFactors;
         const rope = { headDim: c.headDim, ropeDim: c.ropeDim, theta: local ? c.ropeThetaLocal! : c.ropeTheta, mode: ropeMode, ...(freqFactors ? { freqFactors } : {}) };
         step(createRope(gpu, { x: q, out: q, nHeads: c.heads, ...rope }), (m, pos0) => ({ m, pos0 }));
-        step(createRope(gpu, { x: k!, out: kCache, nHeads: c.kvHeads, ...rope, ...(kvF16 ? { outF16: true } : {}) }), (m, pos0) => ({ m, pos0, outRowOffset: pos0 }));
+        const f16Cache = v ? { outF16: true, packV: { x: v, cache: vCache } } : {};
+        step(createRope(gpu, { x: k!, out: kCache, nHeads: c.kvHeads, ...rope, ...f16Cache }), (m, pos0) => ({ m, pos0, outRowOffset: pos0 }));
       } else if (kvF16) {
         step(createKvStore(gpu, { x: k!, cache: kCache, width: kvDim, label: `k_cache.${i}` }), (m, pos0) => ({ m, rowOffset: pos0 }));
       }

@@ -1,7 +1,11 @@
-import code from '../../../shaders/kv_store.wgsl?raw';
+import f16Bits from '../../../shaders/f16_bits.wgsl?raw';
+import kernelSource from '../../../shaders/kv_store.wgsl?raw';
 import type { Gpu } from '../device.ts';
 import { bindBuffers, dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
+
+// WGSL has no includes: the kernel calls the shared f16 rounding, prepended here.
+const code = f16Bits + kernelSource;
 
 const WORKGROUP = 64; // matches WORKGROUP in kv_store.wgsl
 

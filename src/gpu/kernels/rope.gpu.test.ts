@@ -160,9 +160,9 @@ describe('rope', () => {
     });
   }
 
-  // rope.wgsl carries its own copy of the f16 rounding. At position 0 every angle is 0, whose
-  // cos and sin the kernel gets exactly (1 and 0), so the rope is the identity and the cache
-  // must hold every tie and neighbour of the sweep rounded as kv_store.wgsl rounds it.
+  // The rotated K goes through f16_bits.wgsl's rounding after the rope arithmetic. At position 0
+  // every angle is 0, whose cos and sin the kernel gets exactly (1 and 0), so the rope is the
+  // identity and the cache must hold every tie and neighbour of the sweep rounded to even.
   test('rounds every f16 tie to even on the way into the cache', async () => {
     const gpu = await testGpu();
     const x = f16RoundingSweep();
@@ -189,6 +189,91 @@ describe('rope', () => {
     const bad = [...words.keys()].filter((i) => words[i] !== expected[i]);
     const first = bad[0];
     expect(bad.length, bad.length ? `word ${first} (${x[2 * first]}, ${x[2 * first + 1]}): 0x${words[first].toString(16)}, expected 0x${expected[first].toString(16)}` : '').toBe(0);
+  });
+
+  // V packed in K's dispatch (main_f16_v): K's words must be main_f16's, bit for bit, and V's the
+  // TS rounding of V, in the same rows of the V cache. The first case feeds V every f16 tie and
+  // neighbour (f16RoundingSweep) and kvStore.gpu.test.ts's edges (overflow, infinity, the zero
+  // tie at 2^-25, f32 subnormals, NaN) over thousands of rows at a row offset; the second is a
+  // decode step, one token into the last row.
+  const edges = [1e6, Infinity, 2 ** -25, 2 ** -25 * (1 - 2 ** -24), 2 ** -25 * (1 + 2 ** -23), 2 ** -140, 0, NaN];
+  const withV: (Omit<Case, 'm'> & { outRowOffset: number; spare: number; v: 'sweep' | number })[] = [
+    { mode: 'halves', nHeads: 4, headDim: 16, ropeDim: 16, theta: 10000, pos0: 3, outRowOffset: 3, spare: 2, v: 'sweep' },
+    { mode: 'adjacent', nHeads: 2, headDim: 24, ropeDim: 16, theta: 500000, pos0: 40, outRowOffset: 40, spare: 0, v: 1 },
+  ];
+  for (const c of withV) {
+    test(`${c.mode} packs V beside K at row ${c.outRowOffset} (${c.v === 'sweep' ? 'rounding sweep' : 'one token'})`, async () => {
+      const gpu = await testGpu();
+      const rowLen = c.nHeads * c.headDim;
+      const vValues = c.v === 'sweep' ? [...f16RoundingSweep(), ...edges, ...edges.map((e) => -e)] : randomF32(c.v * rowLen, rng(c.pos0), 3);
+      const m = Math.ceil(vValues.length / rowLen);
+      const v = new Float32Array(m * rowLen);
+      v.set(vValues);
+      const x = randomF32(m * rowLen, rng(m + c.headDim));
+      const cacheWords = ((c.outRowOffset + m + c.spare) * rowLen) / 2;
+      const sentinel = 0xdeadbeef;
+      const [kAlone, kWords, vWords] = await withGpuErrors(gpu, async () => {
+        const xBuf = uploadF32(gpu, 'x', x);
+        const vBuf = uploadF32(gpu, 'v', v);
+        const [kAloneBuf, kCache, vCache] = ['kAlone', 'kCache', 'vCache'].map((name) => uploadU32(gpu, name, new Uint32Array(cacheWords).fill(sentinel)));
+        const shape = { x: xBuf, nHeads: c.nHeads, headDim: c.headDim, ropeDim: c.ropeDim, theta: c.theta, mode: c.mode, outF16: true };
+        const alone = createRope(gpu, { ...shape, out: kAloneBuf });
+        const both = createRope(gpu, { ...shape, out: kCache, packV: { x: vBuf, cache: vCache } });
+        expect(both.label).toBe(`rope_${c.mode}_f16_v`);
+        const dyn = { m, pos0: c.pos0, outRowOffset: c.outRowOffset };
+        runOp(gpu, alone, dyn);
+        runOp(gpu, both, dyn);
+        const result = [await readU32(gpu, kAloneBuf), await readU32(gpu, kCache), await readU32(gpu, vCache)] as const;
+        alone.destroy();
+        both.destroy();
+        [xBuf, vBuf, kAloneBuf, kCache, vCache].forEach((b) => b.destroy());
+        return result;
+      });
+      const words0 = (c.outRowOffset * rowLen) / 2;
+      const blockWords = (m * rowLen) / 2;
+      // Unwritten words hold the sentinel in all three caches, so comparing whole buffers also
+      // checks that nothing outside rows outRowOffset .. outRowOffset+m-1 was touched.
+      const firstBad = (got: Uint32Array, expected: Uint32Array) => {
+        const i = got.findIndex((w, j) => w !== expected[j]);
+        return i < 0 ? '' : `word ${i}: 0x${got[i].toString(16)}, expected 0x${expected[i].toString(16)}`;
+      };
+      expect(kAlone.subarray(words0, words0 + blockWords).includes(sentinel)).toBe(false);
+      expect(firstBad(kWords, kAlone)).toBe('');
+      const expectedV = new Uint32Array(cacheWords).fill(sentinel);
+      expectedV.set(packF16(v), words0);
+      expect(firstBad(vWords, expectedV)).toBe('');
+    });
+  }
+
+  test('packing V needs the f16 output, a V cache of its own, and room in both V buffers', async () => {
+    const gpu = await testGpu();
+    await withGpuErrors(gpu, async () => {
+      const x = createStorage(gpu, 'x', 2 * 8 * 4);
+      const v = createStorage(gpu, 'v', 2 * 8 * 4);
+      const shortV = createStorage(gpu, 'shortV', 8 * 4);
+      const kCache = createStorage(gpu, 'kCache', 4 * 8 * 2);
+      const vCache = createStorage(gpu, 'vCache', 4 * 8 * 2);
+      const shortCache = createStorage(gpu, 'shortVCache', 3 * 8 * 2);
+      const base = { x, out: kCache, nHeads: 1, headDim: 8, theta: 10000, mode: 'adjacent' as const };
+      expect(() => createRope(gpu, { ...base, packV: { x: v, cache: vCache } })).toThrow(/outF16/);
+      expect(() => createRope(gpu, { ...base, outF16: true, packV: { x: v, cache: kCache } })).toThrow(/V cache/);
+      const encoder = gpu.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      // K's buffers hold 2 rows at row 2; each short V buffer is one row too small.
+      const dyn = { m: 2, pos0: 0, outRowOffset: 2 };
+      const ops = [
+        createRope(gpu, { ...base, outF16: true, packV: { x: shortV, cache: vCache } }),
+        createRope(gpu, { ...base, outF16: true, packV: { x: v, cache: shortCache } }),
+        createRope(gpu, { ...base, outF16: true, packV: { x: v, cache: vCache } }),
+      ];
+      expect(() => ops[0].encode(pass, dyn)).toThrow(/do not fit/);
+      expect(() => ops[1].encode(pass, dyn)).toThrow(/do not fit/);
+      ops[2].encode(pass, dyn);
+      pass.end();
+      gpu.device.queue.submit([encoder.finish()]);
+      ops.forEach((op) => op.destroy());
+      [x, v, shortV, kCache, vCache, shortCache].forEach((b) => b.destroy());
+    });
   });
 
   test('an f16 output needs its own buffer and half the bytes per row', async () => {

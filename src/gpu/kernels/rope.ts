@@ -1,8 +1,12 @@
-import code from '../../../shaders/rope.wgsl?raw';
+import f16Bits from '../../../shaders/f16_bits.wgsl?raw';
+import kernelSource from '../../../shaders/rope.wgsl?raw';
 import { uploadF32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
 import { dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
+
+// WGSL has no includes: the kernel calls the shared f16 rounding, prepended here.
+const code = f16Bits + kernelSource;
 
 const WORKGROUP = 64; // matches WORKGROUP in rope.wgsl
 
@@ -17,6 +21,11 @@ export interface RopeOptions {
   out: GPUBuffer;
   /** Write `out` as packed f16 (the K cache) rather than f32; not with an in-place rope. */
   outF16?: boolean;
+  /**
+   * With outF16: also round V's rows `x` ([m, nHeads * headDim] f32, as wide as K's) into the
+   * packed-f16 V cache `cache`, at the rows K goes to, in the same dispatch (as kvStore would).
+   */
+  packV?: { x: GPUBuffer; cache: GPUBuffer };
   nHeads: number;
   headDim: number;
   /** Rotate only the first ropeDim dims of each head and copy the rest; defaults to headDim. */
@@ -54,11 +63,16 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
   const inPlace = x === out;
   const outF16 = options.outF16 ?? false;
   if (inPlace && outF16) throw new RangeError(`rope: an f16 output cannot be the f32 input`);
-  const label = `rope_${mode}_${inPlace ? 'inplace' : outF16 ? 'f16' : 'copy'}`;
+  const { packV } = options;
+  if (packV && !outF16) throw new RangeError(`rope: packing V needs the f16 output (outF16)`);
+  // Binding a buffer that is written twice in one bind group is a validation error.
+  if (packV && [x, out, packV.x].includes(packV.cache)) throw new RangeError(`rope: the V cache must be a buffer of its own`);
+  const variant = inPlace ? 'inplace' : packV ? 'f16_v' : outF16 ? 'f16' : 'copy';
+  const label = `rope_${mode}_${variant}`;
   const pipeline = gpu.pipelines.get({
     key: label,
     code,
-    entryPoint: inPlace ? 'main_inplace' : outF16 ? 'main_f16' : 'main',
+    entryPoint: variant === 'copy' ? 'main' : `main_${variant}`,
     constants: { HALVES: mode === 'halves' ? 1 : 0 },
   });
 
@@ -77,6 +91,7 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
     { binding: outF16 ? 4 : 3, resource: { buffer: out } },
   ];
   if (!inPlace) entries.push({ binding: 2, resource: { buffer: x } });
+  if (packV) entries.push({ binding: 5, resource: { buffer: packV.x } }, { binding: 6, resource: { buffer: packV.cache } });
   const bindGroup = gpu.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
   const rowBytes = nHeads * headDim * 4;
   const outRowBytes = nHeads * headDim * (outF16 ? 2 : 4);
@@ -87,7 +102,8 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
       if (inPlace && outRowOffset !== 0) {
         throw new RangeError(`${label}: an in-place rope cannot move rows (outRowOffset ${outRowOffset})`);
       }
-      if (m * rowBytes > x.size || (outRowOffset + m) * outRowBytes > out.size) {
+      const fits = (input: GPUBuffer, output: GPUBuffer) => m * rowBytes <= input.size && (outRowOffset + m) * outRowBytes <= output.size;
+      if (!fits(x, out) || (packV && !fits(packV.x, packV.cache))) {
         throw new RangeError(`${label}: ${m} rows at row ${outRowOffset} do not fit the bound buffers`);
       }
       params.write({ m, pos0, outRowOffset, nHeads, headDim, ropeDim });

@@ -1,8 +1,12 @@
-import code from '../../../shaders/swiglu.wgsl?raw';
+import f16Bits from '../../../shaders/f16_bits.wgsl?raw';
+import kernelSource from '../../../shaders/swiglu.wgsl?raw';
 import type { Gpu } from '../device.ts';
 import { bindBuffers, dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
 import { ggmlGeluTable } from './roundActivations.ts';
+
+// WGSL has no includes: the kernel calls the shared f16 rounding, prepended here.
+const code = f16Bits + kernelSource;
 
 export interface SwigluOptions {
   /** [rows, F] f32: the gate projection. */
