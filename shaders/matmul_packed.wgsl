@@ -7,6 +7,9 @@
 // a row stride along it, then a tree reduction), `gemm` for prefill (the 4×4 register
 // tiling of gemm.wgsl, with each K step of w dequantized into workgroup memory), and `embed`,
 // which gathers rows of a packed token embedding (the table is w, so no f32 copy of it exists).
+// `gemv_block_sums` and `gemm_block_sums` are gemv and gemm for Q4_1 and Q5_1 under llama.cpp's
+// numerics (see `sum_residuals`); they are entry points of their own, not an override, so that
+// the other pipelines' automatic layouts do not gain their binding.
 //
 // The bytes are read as u32 words. Rows are not padded, and Q4_0, Q5_0 and Q8_0 blocks are
 // 18, 22 and 34 bytes long, so a block, and a field inside it, may start in the middle of a
@@ -54,6 +57,11 @@ const TILE_K = 32u;
 // Token ids and the table's row window, read by `embed` alone (its pipeline binds no x).
 @group(0) @binding(4) var<storage, read> ids: array<u32>;
 @group(0) @binding(5) var<uniform> rows: EmbedRows;
+// The *_block_sums entry points' extra input, [rows of x, K / 32]: per block of x, llama.cpp's
+// Q8_1 block sum f16(d·Σq) minus the sum of the block's values (round_activations.wgsl's
+// round_block_sums). llama.cpp's Q4_1/Q5_1 dot product adds m·f16(d·Σq) per block where the
+// decoded weights q·d + m give m·Σx, so adding m times this residual closes the gap.
+@group(0) @binding(6) var<storage, read> sum_residuals: array<f32>;
 
 // The rows of a token embedding that one table holds: ids first .. first+N−1 (N = p.N) of
 // `vocab`, a chunk of a vocabulary split across buffers when the whole would exceed
@@ -184,46 +192,60 @@ fn x8(base: u32, k: u32) -> Eight {
   return Eight(vec4<f32>(v[0], v[1], v[2], v[3]), vec4<f32>(v[4], v[5], v[6], v[7]));
 }
 
+// The minimum m of block b of row `row` (Q4_1 and Q5_1: the half after d).
+fn block_min(row: u32, b: u32) -> f32 {
+  return unpack2x16float(word_at((row * (p.K / BLOCK_ELEMS) + b) * BLOCK_BYTES)).y;
+}
+
 var<workgroup> partial: array<f32, WG>;
+
+// One gemv invocation's place: its token, output row and lane along the row.
+struct GemvLane {
+  token: u32,
+  row: u32,
+  lane: u32,
+  in_range: bool,
+}
 
 // Workgroups are numbered token-major over ceil(N / ROWS) row groups, split across x and y
 // by the host when there are more than maxComputeWorkgroupsPerDimension; the surplus of the
 // split finds token >= m and stays inactive.
-@compute @workgroup_size(WG)
-fn gemv(
-  @builtin(workgroup_id) wg: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) li: u32,
-) {
+fn gemv_lane(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> GemvLane {
   let linear = wg.y * nwg.x + wg.x;
   let groups = (p.N + ROWS - 1u) / ROWS;
   let token = linear / groups;
   let row = (linear % groups) * ROWS + li / THREADS_PER_ROW;
-  let lane = li % THREADS_PER_ROW;
-  let in_range = token < p.m && row < p.N;
+  return GemvLane(token, row, li % THREADS_PER_ROW, token < p.m && row < p.N);
+}
 
+// The lane's share of its row's dot product.
+fn gemv_dot(t: GemvLane) -> f32 {
   var acc = 0.0;
-  if (in_range) {
-    let xb = (p.x_row_offset + token) * p.K;
+  if (t.in_range) {
+    let xb = (p.x_row_offset + t.token) * p.K;
     let eights = (p.K + 7u) / 8u;
     // Neighbouring lanes take neighbouring quarters of a block, so their reads are adjacent.
-    for (var g = lane; g < eights; g += THREADS_PER_ROW) {
-      let wv = weights8(row, g);
+    for (var g = t.lane; g < eights; g += THREADS_PER_ROW) {
+      let wv = weights8(t.row, g);
       let xv = x8(xb, g * 8u);
       acc += dot(wv.lo, xv.lo) + dot(wv.hi, xv.hi);
     }
   }
+  return acc;
+}
 
+// Folds the lanes' shares of each row and writes the row's output.
+fn gemv_finish(t: GemvLane, li: u32, acc: f32) {
   partial[li] = acc;
   workgroupBarrier();
   for (var stride = THREADS_PER_ROW / 2u; stride > 0u; stride /= 2u) {
-    if (lane < stride) {
+    if (t.lane < stride) {
       partial[li] += partial[li + stride];
     }
     workgroupBarrier();
   }
-  if (in_range && lane == 0u) {
-    let idx = (p.y_row_offset + token) * p.N + row;
+  if (t.in_range && t.lane == 0u) {
+    let idx = (p.y_row_offset + t.token) * p.N + t.row;
     var v = partial[li];
     if (ACCUMULATE) {
       v += y[idx];
@@ -232,16 +254,40 @@ fn gemv(
   }
 }
 
+@compute @workgroup_size(WG)
+fn gemv(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let t = gemv_lane(wg, nwg, li);
+  gemv_finish(t, li, gemv_dot(t));
+}
+
+@compute @workgroup_size(WG)
+fn gemv_block_sums(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let t = gemv_lane(wg, nwg, li);
+  var acc = gemv_dot(t);
+  if (t.in_range) {
+    let blocks = p.K / BLOCK_ELEMS;
+    let at = (p.x_row_offset + t.token) * blocks;
+    for (var b = t.lane; b < blocks; b += THREADS_PER_ROW) {
+      acc += block_min(t.row, b) * sum_residuals[at + b];
+    }
+  }
+  gemv_finish(t, li, acc);
+}
+
 // Transposed staging as in gemm.wgsl: xs[k * WG_M + r] holds x rows 4r .. 4r+3 at step k.
 var<workgroup> xs: array<vec4<f32>, TILE_K * WG_M>;
 var<workgroup> ws: array<vec4<f32>, TILE_K * WG_N>;
 
-@compute @workgroup_size(WG_N, WG_M)
-fn gemm(
-  @builtin(workgroup_id) wg: vec3<u32>,
-  @builtin(local_invocation_id) lid: vec3<u32>,
-  @builtin(local_invocation_index) li: u32,
-) {
+// The invocation's 4×4 block of y: rows row0 + 4·lid.y + i, columns col0 + 4·lid.x + c.
+fn gemm_tile(wg: vec3<u32>, lid: vec3<u32>, li: u32) -> array<vec4<f32>, 4> {
   let threads = WG_M * WG_N;
   let row0 = wg.y * WG_M * 4u;
   let col0 = wg.x * WG_N * 4u;
@@ -284,14 +330,17 @@ fn gemm(
     // The next step overwrites the staging arrays.
     workgroupBarrier();
   }
+  return acc;
+}
 
+fn gemm_store(wg: vec3<u32>, lid: vec3<u32>, acc: array<vec4<f32>, 4>) {
   for (var i = 0u; i < 4u; i++) {
-    let row = row0 + lid.y * 4u + i;
+    let row = wg.y * WG_M * 4u + lid.y * 4u + i;
     if (row >= p.m) {
       break;
     }
     for (var c = 0u; c < 4u; c++) {
-      let col = col0 + lid.x * 4u + c;
+      let col = wg.x * WG_N * 4u + lid.x * 4u + c;
       if (col < p.N) {
         let idx = (p.y_row_offset + row) * p.N + col;
         var v = acc[i][c];
@@ -302,6 +351,43 @@ fn gemm(
       }
     }
   }
+}
+
+@compute @workgroup_size(WG_N, WG_M)
+fn gemm(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+) {
+  gemm_store(wg, lid, gemm_tile(wg, lid, li));
+}
+
+// The block-sum terms come after the tile loop, read straight from memory: K / 32 steps of four
+// residuals and four minima against the tile's K steps of 32 staged products, a small addition.
+@compute @workgroup_size(WG_N, WG_M)
+fn gemm_block_sums(
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+) {
+  var acc = gemm_tile(wg, lid, li);
+  let blocks = p.K / BLOCK_ELEMS;
+  let row0 = wg.y * WG_M * 4u + lid.y * 4u;
+  let col0 = wg.x * WG_N * 4u + lid.x * 4u;
+  for (var b = 0u; b < blocks; b++) {
+    var mins = vec4<f32>(0.0);
+    for (var c = 0u; c < 4u; c++) {
+      if (col0 + c < p.N) {
+        mins[c] = block_min(col0 + c, b);
+      }
+    }
+    for (var i = 0u; i < 4u; i++) {
+      if (row0 + i < p.m) {
+        acc[i] += sum_residuals[(p.x_row_offset + row0 + i) * blocks + b] * mins;
+      }
+    }
+  }
+  gemm_store(wg, lid, acc);
 }
 
 // y[i, k] = w[ids[i] − first, k] for i < m, k < K and the ids this table holds (EmbedRows), with

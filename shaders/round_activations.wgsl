@@ -7,6 +7,7 @@
 //                  max = the first element of largest |x| with its sign, iscale = −127/max,
 //                  q = min(127, round_half_even(iscale·x)), d = 1/iscale in f32, out = q · d;
 //                  an all-zero block stays zero
+//   round_block_sums  q8_1 as round_block, plus the residual of each block's f16 sum (see there)
 //   round_element  f16 / bf16 (GGML_FP32_TO_FP16 via F16C, GGML_FP32_TO_BF16): nearest even
 // Exactness is the point, so nothing here trusts an operation WGSL lets an implementation round
 // loosely: division (2.5 ULP in WGSL) is done by integer long division, f32 → f16 (pack2x16float's
@@ -80,42 +81,8 @@ fn divF32(a: u32, b: u32) -> f32 {
   return bitcast<f32>((u32(e) << 23u) | (sig & 0x7fffffu));
 }
 
-// f32 bits → f16 bits, nearest even, overflow to ±inf, NaN kept quiet with its top payload bits (F16C).
-fn f16FromF32(b: u32) -> u32 {
-  let sign = (b >> 16u) & 0x8000u;
-  let e = i32((b >> 23u) & 0xffu);
-  let mant = b & 0x7fffffu;
-  if (e == 255) {
-    return sign | 0x7c00u | select(0u, 0x200u | (mant >> 13u), mant != 0u);
-  }
-  let he = e - 112;
-  if (he >= 31) {
-    return sign | 0x7c00u;
-  }
-  if (he <= 0) {
-    // An f16 subnormal (or zero below 2^−25): shift the full significand into 10 bits.
-    if (he < -10) {
-      return sign;
-    }
-    let full = mant | 0x800000u;
-    let shift = u32(14 - he);
-    let half = 1u << (shift - 1u);
-    let rem = full & ((1u << shift) - 1u);
-    var m = full >> shift;
-    if (rem > half || (rem == half && (m & 1u) == 1u)) {
-      m += 1u;
-    }
-    // A carry out of the subnormals lands on the smallest normal's encoding, as it should.
-    return sign | m;
-  }
-  var h = sign | (u32(he) << 10u) | (mant >> 13u);
-  let rem = mant & 0x1fffu;
-  // A carry may roll into the exponent, up to infinity: the right rounding.
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u) == 1u)) {
-    h += 1u;
-  }
-  return h;
-}
+// f16FromF32 (f32 bits → f16 bits, nearest even, as F16C) comes from f16_bits.wgsl, which
+// roundActivations.ts prepends to this file.
 
 // f16 bits → f32 bits, exactly (every f16, subnormals included, is a normal f32 or zero).
 fn f32FromF16(h: u32) -> u32 {
@@ -144,20 +111,13 @@ fn bf16Round(b: u32) -> u32 {
   return ((b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u) << 16u;
 }
 
-// One workgroup per block; the host may split the workgroup count across x and y, and the
-// workgroup index is uniform, so a spare workgroup leaves before any barrier as a whole.
-@compute @workgroup_size(BLOCK)
-fn round_block(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let block = wg.y * nwg.x + wg.x;
-  if (block >= p.count) {
-    return;
-  }
-  let i = p.first + block * BLOCK + li;
-  let bits = x[i];
-  absBits[li] = bits & 0x7fffffffu;
+// Loads element li of block `block` (from p.first) and leaves in absBits[0] the block's largest
+// |x| as bits and in argIndex[0] its first index: ggml's strict `>` scan keeps the first of equal
+// magnitudes, so on a tie the lower index wins.
+fn block_amax(block: u32, li: u32) -> u32 {
+  absBits[li] = x[p.first + block * BLOCK + li] & 0x7fffffffu;
   argIndex[li] = li;
   workgroupBarrier();
-  // Largest |x|; on equal magnitudes the lower index wins, as ggml's strict `>` scan keeps the first.
   for (var s = BLOCK / 2u; s > 0u; s = s >> 1u) {
     if (li < s) {
       let a = absBits[li];
@@ -169,8 +129,36 @@ fn round_block(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     }
     workgroupBarrier();
   }
-  let amax = absBits[0];
-  let v = bitcast<f32>(bits);
+  return absBits[0];
+}
+
+// q8_0 / q8_1 from the block's largest magnitude: id = 127/amax and the f32 scale d = amax/127
+// (both 0 for an all-zero block), the scale stored as f16 is f16(d).
+struct Q8Scales {
+  id: f32,
+  d: f32,
+  d16: f32,
+}
+
+fn q8_scales(amax: u32) -> Q8Scales {
+  if (amax == 0u) {
+    return Q8Scales(0.0, 0.0, 0.0);
+  }
+  let d = divF32(amax, F32_127);
+  return Q8Scales(divF32(F32_127, amax), d, bitcast<f32>(f32FromF16(f16FromF32(bitcast<u32>(d)))));
+}
+
+// One workgroup per block; the host may split the workgroup count across x and y, and the
+// workgroup index is uniform, so a spare workgroup leaves before any barrier as a whole.
+@compute @workgroup_size(BLOCK)
+fn round_block(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let block = wg.y * nwg.x + wg.x;
+  if (block >= p.count) {
+    return;
+  }
+  let i = p.first + block * BLOCK + li;
+  let amax = block_amax(block, li);
+  let v = bitcast<f32>(x[i]);
   if (MODE == 1u) {
     if (amax == 0u) {
       out[i] = 0u;
@@ -186,14 +174,46 @@ fn round_block(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     out[i] = bitcast<u32>(f32(q) * d);
     return;
   }
-  var id = 0.0;
-  var d = 0.0;
-  if (amax != 0u) {
-    id = divF32(F32_127, amax);
-    d = bitcast<f32>(f32FromF16(f16FromF32(bitcast<u32>(divF32(amax, F32_127)))));
-  }
+  let s = q8_scales(amax);
   // q has at most 8 significant bits and f16(d) 11, so q · d is exact.
-  out[i] = bitcast<u32>(f32(i32(round(v * id))) * d);
+  out[i] = bitcast<u32>(f32(i32(round(v * s.id))) * s.d16);
+}
+
+// round_block_sums: q8_1 with its block sums. Besides round_block's values it writes, per block,
+// llama.cpp's sum y.s = f16(d · Σq) (quantize_row_q8_1, AVX2: d the f32 scale, not f16(d))
+// minus the sum of the values written, Σq · f16(d), to sum_residuals[first / BLOCK + block]:
+// matmul_packed.wgsl's *_block_sums entry points add it back, times each Q4_1/Q5_1 block minimum.
+// |Σq| ≤ 32 · 127 < 2^12 and f16(d) has at most 11 significant bits, so Σq · f16(d), and every
+// partial sum of the values in any order, is exact in f32: it is the Σx that the matmul's decoded
+// weights (q·d + m) multiply by m. The difference is exact too: for a normal f16 sum the two
+// terms are within 2^−10 of each other (Sterbenz's lemma), and otherwise both are multiples of
+// 2^−24 below 2^−13.
+@group(0) @binding(3) var<storage, read_write> sum_residuals: array<f32>;
+var<workgroup> qSums: array<i32, BLOCK>;
+
+@compute @workgroup_size(BLOCK)
+fn round_block_sums(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let block = wg.y * nwg.x + wg.x;
+  if (block >= p.count) {
+    return;
+  }
+  let i = p.first + block * BLOCK + li;
+  let s = q8_scales(block_amax(block, li));
+  let q = i32(round(bitcast<f32>(x[i]) * s.id));
+  out[i] = bitcast<u32>(f32(q) * s.d16);
+  qSums[li] = q;
+  workgroupBarrier();
+  for (var stride = BLOCK / 2u; stride > 0u; stride = stride >> 1u) {
+    if (li < stride) {
+      qSums[li] += qSums[li + stride];
+    }
+    workgroupBarrier();
+  }
+  if (li == 0u) {
+    let sumq = f32(qSums[0]);
+    let stored = bitcast<f32>(f32FromF16(f16FromF32(bitcast<u32>(sumq * s.d))));
+    sum_residuals[p.first / BLOCK + block] = stored - sumq * s.d16;
+  }
 }
 
 @compute @workgroup_size(WG)

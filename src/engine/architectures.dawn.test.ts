@@ -58,8 +58,8 @@ const TWIN: Bounds = { minTop1: 0.99, maxTv: 1e-4 };
  * with the same f32 value they leave with the same value; but their f32 sums differ in the last
  * bits, and once one activation lands on the other side of a rounding boundary, the layers after
  * it see inputs that differ by a rounding step and from then on round independently, as two
- * engines without the emulation would. (Q4_1 and Q5_1 also differ by llama.cpp's f16 block sum
- * in the minimum term, which rounded activations cannot carry.) So the emulated comparison is
+ * engines without the emulation would. (Q4_1 and Q5_1 take llama.cpp's f16 block sums in their
+ * minimum term too: PackedMatmulOptions.blockSums.) So the emulated comparison is
  * held to the bounds of the unemulated one, derived in reference.dawn.test.ts: what llama.cpp's
  * rounding costs a model of this depth, tied or not. Measured (72 positions): top-1 68–72/72,
  * mean TV 1.2e-6 to 2.4e-2, worst 3.7e-6 to 7.2e-2, every miss a near-tie (ln ratio ≤ 0.15);

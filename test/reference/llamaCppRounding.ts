@@ -57,6 +57,26 @@ function q8KBlock(x: Float32Array, out: Float32Array): void {
   for (let j = 0; j < x.length; j++) out[j] = f(Math.min(127, roundHalfEven(f(iscale * x[j]))) * d);
 }
 
+/**
+ * The sums quantize_row_q8_1 (AVX2 path) keeps beside each block of 32 of x ([rows, K]):
+ * y.s = fp16(d · Σq) with d = amax/127 in f32 (not fp16(d)), widened back to f32.
+ */
+export function q8_1BlockSumsRef(x: Float32Array, K: number): Float32Array {
+  if (K % 32 !== 0 || x.length % K !== 0) throw new RangeError(`q8_1: K=${K} is not a multiple of 32`);
+  const sums = new Float32Array(x.length / 32);
+  for (let b = 0; b < sums.length; b++) {
+    const block = x.subarray(32 * b, 32 * b + 32);
+    let amax = 0;
+    for (const v of block) amax = Math.max(amax, Math.abs(v));
+    const d = f(amax / 127);
+    const id = amax !== 0 ? f(127 / amax) : 0;
+    let sumq = 0;
+    for (const v of block) sumq += roundHalfEven(f(v * id));
+    sums[b] = roundF16(f(sumq * d));
+  }
+  return sums;
+}
+
 const BLOCK: Record<'q8_0' | 'q8_1' | 'q8_K', number> = { q8_0: 32, q8_1: 32, q8_K: 256 };
 
 /** Every row of x ([rows, K]) rounded as llama.cpp rounds a matmul's activations in `mode`. */

@@ -170,18 +170,32 @@ export class LlamaModel {
     const llamaCpp = precision.numerics === 'llama.cpp';
     // Under llama.cpp's numerics each matmul reads its input from here, rounded as llama.cpp
     // rounds it for the weight's type; the pass before each matmul rewrites it.
-    const rounded = llamaCpp ? scratch('x_rounded', maxBatch * Math.max(D, F, qDim)) : undefined;
-    /** The buffer a matmul over `x` reads, and the pass that fills it when its activations are rounded. */
-    const matmulInput = (x: GPUBuffer, storage: WeightStorage, K: number, label: string) => {
+    const widest = Math.max(D, F, qDim);
+    const rounded = llamaCpp ? scratch('x_rounded', maxBatch * widest) : undefined;
+    // Beside q8_1 inputs (Q4_1/Q5_1 weights): per block of 32, the residual of llama.cpp's f16
+    // block sum, which the matmul adds back times each block's minimum. Allocated on first use.
+    let roundedSums: GPUBuffer | undefined;
+    /**
+     * The buffer a matmul over `x` reads, the pass that fills it when its activations are rounded,
+     * and, for q8_1, the block-sum residuals the matmul takes as PackedMatmulOptions.blockSums.
+     */
+    const matmulInput = (
+      x: GPUBuffer,
+      storage: WeightStorage,
+      K: number,
+      label: string,
+    ): { input: GPUBuffer; round?: KernelOp<{ m: number; rowOffset?: number }>; blockSums?: GPUBuffer } => {
       const mode = rounded && storage.kind !== 'f32' ? llamaCppRounding(storage.type) : undefined;
       if (!mode) return { input: x };
-      return { input: rounded!, round: createRoundActivations(gpu, { x, out: rounded!, K, mode, label: `${label} input ${mode}` }) };
+      const blockSums = mode === 'q8_1' ? (roundedSums ??= scratch('x_rounded_block_sums', maxBatch * Math.ceil(widest / 32))) : undefined;
+      const round = createRoundActivations(gpu, { x, out: rounded!, K, mode, ...(blockSums ? { blockSums } : {}), label: `${label} input ${mode}` });
+      return { input: rounded!, round, ...(blockSums ? { blockSums } : {}) };
     };
     const linear = (x: GPUBuffer, t: TensorInfo, y: GPUBuffer, accumulate = false): KernelOp<MatmulDyn> => {
       const [N, K] = t.shape;
       const storage = weightStorage(t);
-      const { input, round } = matmulInput(x, storage, K, t.name);
-      const o = { x: input, w: w(t), y, K, N, accumulate, label: t.name };
+      const { input, round, blockSums } = matmulInput(x, storage, K, t.name);
+      const o = { x: input, w: w(t), y, K, N, accumulate, label: t.name, ...(blockSums ? { blockSums } : {}) };
       const op = linearOp(createWeightMatmul(gpu, 'gemm', storage, o), createWeightMatmul(gpu, 'gemv', storage, o));
       return round ? roundedFirst(round, op) : op;
     };
@@ -309,8 +323,8 @@ export class LlamaModel {
     this.outputNorm = track(norm(x, tensors.outputNorm, tensors.outputNormBias, xn));
     const head = vocabs.get(tensors.output ?? tensors.embedding)!;
     this.headLogits = (logits, label) => {
-      const { input, round } = matmulInput(xn, head.storage, D, head.name);
-      const op = head.createLogits({ x: input, logits, ...(label ? { label } : {}) });
+      const { input, round, blockSums } = matmulInput(xn, head.storage, D, head.name);
+      const op = head.createLogits({ x: input, logits, ...(label ? { label } : {}), ...(blockSums ? { blockSums } : {}) });
       return round ? roundedFirst(round, op) : op;
     };
     this.lmHead = track(this.headLogits(this.logits));

@@ -115,9 +115,14 @@ export interface VocabMatrixOptions {
   limit?: number;
 }
 
+/** A weight matmul's buffers; blockSums as PackedMatmulOptions has it (Q4_1/Q5_1 under llama.cpp's numerics). */
+export type WeightMatmulOptions = MatmulOptions & { blockSums?: GPUBuffer };
+
 /** The GEMM or GEMV that reads a weight where it lives: f32, or its packed file bytes. */
-export function createWeightMatmul(gpu: Gpu, kernel: 'gemm' | 'gemv', storage: WeightStorage, o: MatmulOptions): KernelOp<MatmulDyn> {
+export function createWeightMatmul(gpu: Gpu, kernel: 'gemm' | 'gemv', storage: WeightStorage, o: WeightMatmulOptions): KernelOp<MatmulDyn> {
   const gemm = kernel === 'gemm';
+  // Only the packed kernels take block sums, and they refuse them for types other than Q4_1/Q5_1.
+  if (o.blockSums && storage.kind !== 'packed') throw new RangeError(`${o.label ?? kernel}: block sums apply to Q4_1 and Q5_1 weights, not ${storage.kind === 'f32' ? 'F32' : storage.type}`);
   switch (storage.kind) {
     case 'f32':
       return (gemm ? createGemm : createGemv)(gpu, o);
@@ -204,10 +209,11 @@ export class VocabMatrix {
    * The LM head: logits[i, :] = W · x[xRowOffset + i, :] for i < m, by GEMV when m = 1 and GEMM
    * otherwise, as a whole weight's Linear is. `logits` holds [m, vocab] for the largest m
    * encoded; with m = 1 its first vocab values are the logits, contiguous, split or not.
+   * blockSums: as createWeightMatmul takes them, for a Q4_1/Q5_1 matrix under llama.cpp's numerics.
    */
-  createLogits(o: { x: GPUBuffer; logits: GPUBuffer; label?: string }): LogitsOp {
+  createLogits(o: { x: GPUBuffer; logits: GPUBuffer; blockSums?: GPUBuffer; label?: string }): LogitsOp {
     const kernels = this.chunks.map((c) => {
-      const options = { x: o.x, w: c.buffer, y: o.logits, K: this.K, N: c.rows, label: this.chunkLabel(o.label, c) };
+      const options = { x: o.x, w: c.buffer, y: o.logits, K: this.K, N: c.rows, label: this.chunkLabel(o.label, c), ...(o.blockSums ? { blockSums: o.blockSums } : {}) };
       return { chunk: c, gemv: createWeightMatmul(this.gpu, 'gemv', this.storage, options), gemm: createWeightMatmul(this.gpu, 'gemm', this.storage, options) };
     });
     const ops = kernels.flatMap((k) => [k.gemv, k.gemm]);

@@ -80,13 +80,29 @@ export function createGemm(gpu: Gpu, o: MatmulOptions): KernelOp<MatmulDyn> {
   return tiledMatmulOp(gpu, o, pipeline, label, TILE_M, TILE_N);
 }
 
+/** What a kernel with buffers beyond x, w, y and the parameters adds to tiledMatmulOp. */
+export interface TiledMatmulExtra {
+  /** The bind group, given the op's parameter buffer (default: x, w, y, params at 0..3). */
+  bind?: (params: GPUBuffer) => GPUBindGroup;
+  /** Checks the extra buffers hold rows xRowOffset .. xRowOffset+m−1; throws otherwise. */
+  checkRows?: (m: number, xRowOffset: number) => void;
+}
+
 /**
  * The dispatch every tiled GEMM shares (f32, packed, K-quant): one workgroup per
  * tileM × tileN block of y, the rows of each call checked against x and y.
  */
-export function tiledMatmulOp(gpu: Gpu, o: MatmulOptions, pipeline: GPUComputePipeline, label: string, tileM: number, tileN: number): KernelOp<MatmulDyn> {
+export function tiledMatmulOp(
+  gpu: Gpu,
+  o: MatmulOptions,
+  pipeline: GPUComputePipeline,
+  label: string,
+  tileM: number,
+  tileN: number,
+  extra: TiledMatmulExtra = {},
+): KernelOp<MatmulDyn> {
   const params = new Params(gpu.device, MATMUL_PARAMS, `${label} params`);
-  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.x, o.w, o.y, params.buffer]);
+  const bindGroup = extra.bind ? extra.bind(params.buffer) : bindBuffers(gpu.device, pipeline, label, [o.x, o.w, o.y, params.buffer]);
   const colTiles = Math.ceil(o.N / tileN);
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   if (colTiles > maxPerDim) throw new DeviceLimitError(`gemm: N=${o.N} needs ${colTiles} workgroups in x, above the limit of ${maxPerDim}`);
@@ -94,6 +110,7 @@ export function tiledMatmulOp(gpu: Gpu, o: MatmulOptions, pipeline: GPUComputePi
     label,
     encode(pass, dyn) {
       const { m, xRowOffset, yRowOffset } = checkMatmulRows(o, dyn, 'gemm');
+      extra.checkRows?.(m, xRowOffset);
       const rowTiles = Math.ceil(m / tileM);
       if (rowTiles > maxPerDim) throw new DeviceLimitError(`gemm: m=${m} needs ${rowTiles} workgroups in y, above the limit of ${maxPerDim}`);
       if (m === 0) return;

@@ -1,8 +1,10 @@
 import { describe, expect, test } from 'vitest';
+import { f16ToF32 } from '../../engine/formats/dtype.ts';
 import { dequantizeRow, PACKED_TYPES, quantizeRow, type PackedType } from '../../engine/formats/quant.ts';
 import { randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { EPS32 } from '../../../test/matmul.ts';
 import { matmulNT } from '../../../test/reference/linalg.ts';
+import { q8_1BlockSumsRef, roundActivationsRef } from '../../../test/reference/llamaCppRounding.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
 import type { KernelOp } from '../kernel.ts';
@@ -179,5 +181,108 @@ describe('packed gemv and gemm, beyond one tile', () => {
     const gpu = await testGpu();
     const r = await runCase(withDispatchLimit(gpu, 4), createPackedGemv, { type: 'Q8_0', m: 3, K: 64, N: 93 });
     expect(r.count, r.table).toBe(0);
+  });
+});
+
+interface BlockSumCase {
+  type: 'Q4_1' | 'Q5_1';
+  m: number;
+  K: number;
+  N: number;
+  xRowOffset: number;
+  yRowOffset: number;
+  /** Run the kernel without blockSums, against the same reference: it must fail. */
+  unfixed?: boolean;
+}
+
+/**
+ * The dot product llama.cpp's vec_dot_q4_1_q8_1 / q5_1_q8_1 computes, d_w·Σ q_w·x + m_w·s per
+ * block with s = f16(d_x·Σq_x) its Q8_1 block sum, against the kernels given x rounded to q8_1
+ * and the residuals r = s − Σx that round_block_sums writes. Since the decoded weight q_w·d_w + m_w
+ * is exact in f32, the float64 reference is Σ_k w_k·x_k + Σ_b m_b·r_b. The kernel sums K + K/32
+ * f32 products, so the bound is runCase's with those terms: 2√(K + K/32)·ε·(Σ|w||x| + Σ|m||r|).
+ */
+async function runBlockSumCase(gpu: Gpu, create: Create, c: BlockSumCase): Promise<{ label: string; count: number; table: string }> {
+  const { type, m, K, N, xRowOffset, yRowOffset } = c;
+  const blocks = K / 32;
+  const { bytes, w } = makeWeights(type, N, K, 7 * K + N);
+  const rows = xRowOffset + m + 1;
+  const raw = randomF32(rows * K, rng(K + m));
+  const x = roundActivationsRef(raw, K, 'q8_1');
+  const stored = q8_1BlockSumsRef(raw, K);
+  const residuals = stored.map((s, b) => s - x.subarray(32 * b, 32 * b + 32).reduce((a, v) => a + v, 0));
+  // The block minimum is the f16 after d in each 20- or 24-byte block.
+  const blockBytes = PACKED_TYPES[type].blockBytes;
+  const mins = Float64Array.from({ length: N * blocks }, (_, i) => f16ToF32(bytes[i * blockBytes + 2] | (bytes[i * blockBytes + 3] << 8)));
+  const y0 = randomF32((yRowOffset + m + 1) * N, rng(N), 100);
+  const expected = Float64Array.from(y0);
+  const bound = new Float64Array(y0.length);
+  for (let i = 0; i < m; i++) {
+    for (let n = 0; n < N; n++) {
+      let [dot, abs] = [0, 0];
+      for (let k = 0; k < K; k++) {
+        const [xv, wv] = [x[(xRowOffset + i) * K + k], w[n * K + k]];
+        dot += xv * wv;
+        abs += Math.abs(xv * wv);
+      }
+      for (let b = 0; b < blocks; b++) {
+        const [r, mb] = [residuals[(xRowOffset + i) * blocks + b], mins[n * blocks + b]];
+        dot += mb * r;
+        abs += Math.abs(mb * r);
+      }
+      expected[(yRowOffset + i) * N + n] = dot;
+      bound[(yRowOffset + i) * N + n] = 2 * Math.sqrt(K + blocks) * EPS32 * abs;
+    }
+  }
+  return withGpuErrors(gpu, async () => {
+    const wb = uploadPackedWeight(gpu, 'w', type, bytes, N, K);
+    const [xb, yb, sb] = [uploadF32(gpu, 'x', x), uploadF32(gpu, 'y', y0), uploadF32(gpu, 'sums', residuals)];
+    const op = create(gpu, { x: xb, w: wb, y: yb, K, N, type, ...(c.unfixed ? {} : { blockSums: sb }) });
+    runOp(gpu, op, { m, xRowOffset, yRowOffset });
+    const actual = await readF32(gpu, yb);
+    op.destroy();
+    [xb, wb, yb, sb].forEach((b) => b.destroy());
+    const bad: string[] = [];
+    actual.forEach((a, i) => {
+      if (!(Math.abs(a - expected[i]) <= bound[i])) bad.push(`  [row ${Math.floor(i / N)}, col ${i % N}] actual ${a} expected ${expected[i]} bound ${bound[i].toExponential(2)}`);
+    });
+    return { label: op.label, count: bad.length, table: `${bad.length}/${actual.length} mismatches\n${bad.slice(0, 8).join('\n')}` };
+  });
+}
+
+describe.each(kernels)("packed %s with llama.cpp's Q8_1 block sums", (kernel, create) => {
+  const suffix = kernel === 'gemv' ? 'wg256_t4' : 't64x64_k32';
+  // K = 96 is three blocks, not a multiple of the 64-element GEMV stride of four lanes; N = 37 and
+  // 93 leave partial row groups and column tiles; the row offsets move x, its residuals and y.
+  test.each([
+    ['Q4_1', 1, 37],
+    ['Q4_1', 7, 93],
+    ['Q5_1', 1, 37],
+    ['Q5_1', 7, 93],
+  ] as const)('%s m=%i N=%i matches llama.cpp\'s formula in float64', async (type, m, N) => {
+    const r = await runBlockSumCase(await testGpu(), create, { type, m, K: 96, N, xRowOffset: 2, yRowOffset: 1 });
+    expect(r.count, r.table).toBe(0);
+    expect(r.label).toBe(`${kernel}_${type.toLowerCase()}_${suffix}_sums`);
+  });
+
+  // Without the residuals the kernel computes m·Σx: the reference must tell that apart.
+  test.each(['Q4_1', 'Q5_1'] as const)('%s: the kernel without block sums fails the comparison', async (type) => {
+    const r = await runBlockSumCase(await testGpu(), create, { type, m: 7, K: 96, N: 93, xRowOffset: 2, yRowOffset: 1, unfixed: true });
+    expect(r.count).toBeGreaterThan(0);
+  });
+
+  test('block sums are refused for other types and checked against the rows run', async () => {
+    const gpu = await testGpu();
+    await withGpuErrors(gpu, async () => {
+      const [xb, yb, sb] = [uploadF32(gpu, 'x', new Float32Array(2 * 64)), uploadF32(gpu, 'y', new Float32Array(2 * 4)), uploadF32(gpu, 'sums', new Float32Array(3))];
+      const q4_0 = uploadPackedWeight(gpu, 'w', 'Q4_0', new Uint8Array(packedWeightBytes('Q4_0', 4, 64)), 4, 64);
+      const q4_1 = uploadPackedWeight(gpu, 'w', 'Q4_1', new Uint8Array(packedWeightBytes('Q4_1', 4, 64)), 4, 64);
+      expect(() => create(gpu, { x: xb, w: q4_0, y: yb, K: 64, N: 4, type: 'Q4_0', blockSums: sb })).toThrow(RangeError);
+      // Two rows of two blocks need four residuals; sb holds three.
+      const op = create(gpu, { x: xb, w: q4_1, y: yb, K: 64, N: 4, type: 'Q4_1', blockSums: sb });
+      expect(() => runOp(gpu, op, { m: 2 })).toThrow(RangeError);
+      op.destroy();
+      [xb, yb, sb, q4_0, q4_1].forEach((b) => b.destroy());
+    });
   });
 });

@@ -20,7 +20,16 @@ export const PACKED_TYPE_CODES: Readonly<Record<PackedType, number>> = {
 /** A weight in its packed type: `w` holds the tensor's GGUF bytes (uploadPackedWeight). */
 export interface PackedMatmulOptions extends MatmulOptions {
   type: PackedType;
+  /**
+   * Q4_1 and Q5_1 under llama.cpp's numerics: [rows of x, K / 32] f32, the residuals that
+   * createRoundActivations writes beside x rounded to q8_1 (its `blockSums`). Each block then
+   * adds m · residual, which turns the decoded weights' m·Σx into llama.cpp's m·f16(d·Σq).
+   */
+  blockSums?: GPUBuffer;
 }
+
+/** The weight types whose llama.cpp dot product takes a Q8_1 block sum (PackedMatmulOptions.blockSums). */
+const BLOCK_SUM_TYPES: ReadonlySet<PackedType> = new Set(['Q4_1', 'Q5_1']);
 
 /**
  * Bytes of an [N, K] weight in `type`: N rows of K / blockElements blocks, as GGUF stores it.
@@ -61,11 +70,33 @@ export function checkPackedMatmulOptions(gpu: Gpu, o: PackedMatmulOptions, kerne
   if (!Object.hasOwn(PACKED_TYPES, o.type)) throw new RangeError(`${kernel}: unknown packed type ${String(o.type)}`);
   const need = packedWeightBytes(o.type, o.N, o.K);
   if (o.w.size < need) throw new RangeError(`${kernel}: w holds ${o.w.size} bytes, ${o.type}[${o.N}, ${o.K}] needs ${need}`);
+  if (o.blockSums && !BLOCK_SUM_TYPES.has(o.type)) throw new RangeError(`${kernel}: block sums apply to Q4_1 and Q5_1 weights, not ${o.type}`);
   const limit = gpu.device.limits.maxStorageBufferBindingSize;
-  for (const [name, buffer] of [['x', o.x], ['w', o.w], ['y', o.y]] as const) {
-    if (buffer.size > limit) {
+  for (const [name, buffer] of [['x', o.x], ['w', o.w], ['y', o.y], ['blockSums', o.blockSums]] as const) {
+    if (buffer && buffer.size > limit) {
       throw new DeviceLimitError(`${kernel}: ${name} (${buffer.size} bytes) exceeds this GPU's storage binding limit of ${limit} bytes`);
     }
+  }
+}
+
+/**
+ * The bind group of a *_block_sums entry point of matmul_packed.wgsl: x, w, y and the parameter
+ * block at bindings 0..3, as bindBuffers places them, and the residuals at binding 6.
+ */
+export function bindBlockSums(gpu: Gpu, pipeline: GPUComputePipeline, label: string, o: PackedMatmulOptions, params: GPUBuffer): GPUBindGroup {
+  const buffers = [o.x, o.w, o.y, params];
+  return gpu.device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [...buffers.map((buffer, binding) => ({ binding, resource: { buffer } })), { binding: 6, resource: { buffer: o.blockSums! } }],
+  });
+}
+
+/** Checks that the residuals of x rows xRowOffset .. xRowOffset+m−1 lie inside blockSums. */
+export function checkBlockSumRows(o: PackedMatmulOptions, m: number, xRowOffset: number, kernel: string): void {
+  const end = (xRowOffset + m) * (o.K / 32);
+  if (o.blockSums && end * 4 > o.blockSums.size) {
+    throw new RangeError(`${kernel}: rows ${xRowOffset}..${xRowOffset + m} need ${end} block sums, blockSums holds ${o.blockSums.size / 4}`);
   }
 }
 

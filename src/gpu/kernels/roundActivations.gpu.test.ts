@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { f16RoundingSweep } from '../../../test/reference/attention.ts';
-import { ggmlGeluTableRef, roundActivationsRef, roundingTestRows } from '../../../test/reference/llamaCppRounding.ts';
+import { ggmlGeluTableRef, q8_1BlockSumsRef, roundActivationsRef, roundingTestRows } from '../../../test/reference/llamaCppRounding.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
 import { createRoundActivations, llamaCppRounding, type ActivationRounding } from './roundActivations.ts';
@@ -34,6 +34,12 @@ const LLAMA_CPP_SHA256: Record<string, string> = {
   'f16 512': 'a0b55a1accad75e0ad6b790ed63445955fbfbfbae17a541ae3b7c63934fcbcb6',
   'bf16 512': 'aa0c7ea129a50e2d9e78a0889639a798213aeaee991ee69bfeb62f7b8cbae91b',
 };
+
+/**
+ * SHA-256 of the block sums y.s (widened to f32) that the same library's quantize_row_q8_1 keeps
+ * for roundingTestRows(512, rng(513)), read the same way by a C harness.
+ */
+const LLAMA_CPP_Q8_1_SUMS_SHA256 = '14b7171386a5a4e9e05b8610e05b5e966744d89c4317e130a5aa64f670b0d895';
 
 /** SHA-256 of ggml_table_gelu_f16 read from the same library after ggml_cpu_init, over its 63 488 entries for finite inputs (NaN payloads differ harmlessly). */
 const GGML_GELU_TABLE_SHA256 = '6be7bd8fd6b8a8fb4b704136976fc0173a0d12de047f1322f1e97fb20723bef7';
@@ -77,6 +83,10 @@ describe('llama.cpp rounding reference', () => {
     expect(await sha256(expected)).toBe(LLAMA_CPP_SHA256[`${mode} ${K}`]);
   });
 
+  test("q8_1's block sums, K = 512: reproduce libggml-cpu bit for bit", async () => {
+    expect(await sha256(q8_1BlockSumsRef(roundingTestRows(512, rng(513)), 512))).toBe(LLAMA_CPP_Q8_1_SUMS_SHA256);
+  });
+
   test('the GELU table reproduces ggml_table_gelu_f16', async () => {
     const table = ggmlGeluTableRef().filter((_, h) => ((h >> 10) & 0x1f) !== 0x1f);
     expect(await sha256(table)).toBe(GGML_GELU_TABLE_SHA256);
@@ -98,6 +108,38 @@ describe('round_activations', () => {
     const full = await roundOnGpu(gpu, x, K, mode, [{ m: 2 }, { m: rows - 2, rowOffset: 2 }]);
     const r2 = bitMismatches(full, expected, x);
     expect(r2.count, r2.table).toBe(0);
+  });
+
+  test('q8_1 with block sums: the values of q8_1 and, per block, f16(d·Σq) − Σ of its values, exactly', async () => {
+    const gpu = await testGpu();
+    const K = 96;
+    const x = roundingTestRows(K, rng(5));
+    const rows = x.length / K;
+    const values = roundActivationsRef(x, K, 'q8_1');
+    const stored = q8_1BlockSumsRef(x, K);
+    // The residual in f64 from exact terms; the shader's f32 subtraction must land on it exactly.
+    const residuals = stored.map((s, b) => s - values.subarray(32 * b, 32 * b + 32).reduce((a, v) => a + v, 0));
+    // Rows 0..4 by 3 workgroups to a dimension (15 blocks: 3 × 5), then rows 5..6: every block, at row offsets.
+    const { out, sums } = await withGpuErrors(gpu, async () => {
+      const limited = withDispatchLimit(gpu, 3);
+      const xb = uploadF32(gpu, 'x', x);
+      const ob = uploadF32(gpu, 'out', new Float32Array(x.length).fill(7));
+      const sb = uploadF32(gpu, 'sums', new Float32Array(x.length / 32).fill(7));
+      const op = createRoundActivations(limited, { x: xb, out: ob, K, mode: 'q8_1', blockSums: sb });
+      expect(op.label).toBe('round_activations_q8_1_wg32_sums');
+      runOp(gpu, op, { m: 5 });
+      runOp(gpu, op, { m: rows - 5, rowOffset: 5 });
+      const result = { out: await readF32(gpu, ob), sums: await readF32(gpu, sb) };
+      op.destroy();
+      [xb, ob, sb].forEach((b) => b.destroy());
+      return result;
+    });
+    const rv = bitMismatches(out, values, x);
+    expect(rv.count, rv.table).toBe(0);
+    const rs = bitMismatches(sums, residuals, x.filter((_, i) => i % 32 === 0));
+    expect(rs.count, rs.table).toBe(0);
+    // The rows must make the residual matter: most blocks' f16 sums are inexact.
+    expect(residuals.filter((r) => r !== 0).length).toBeGreaterThan(residuals.length / 2);
   });
 
   test('q8_K and bf16 over a dispatch split across x and y', async () => {
@@ -149,7 +191,13 @@ describe('round_activations', () => {
       expect(op.label).toBe('round_activations_q8_1_wg32');
       expect(() => runOp(gpu, op, { m: 2, rowOffset: 2 })).toThrow(RangeError);
       op.destroy();
-      [xb, ob].forEach((b) => b.destroy());
+      // Block sums belong to q8_1, and must hold a residual for each block of the rows run.
+      const sb = uploadF32(gpu, 'sums', new Float32Array(5));
+      expect(() => createRoundActivations(gpu, { x: xb, out: ob, K: 96, mode: 'q8_0', blockSums: sb })).toThrow(RangeError);
+      const withSums = createRoundActivations(gpu, { x: xb, out: ob, K: 96, mode: 'q8_1', blockSums: sb });
+      expect(() => runOp(gpu, withSums, { m: 2 })).toThrow(RangeError);
+      withSums.destroy();
+      [xb, ob, sb].forEach((b) => b.destroy());
     });
   });
 });

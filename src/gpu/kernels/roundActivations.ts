@@ -1,9 +1,13 @@
-import code from '../../../shaders/round_activations.wgsl?raw';
+import f16Bits from '../../../shaders/f16_bits.wgsl?raw';
+import kernelSource from '../../../shaders/round_activations.wgsl?raw';
 import type { Gpu } from '../device.ts';
 import { bindBuffers, dispatch1d, type KernelOp } from '../kernel.ts';
 import { Params } from '../params.ts';
 import { createStorage } from '../buffers.ts';
 import { f16ToF32, f32ToF16 } from '../../engine/formats/dtype.ts';
+
+// WGSL has no includes: the kernel calls the shared f16 rounding, prepended here.
+const code = f16Bits + kernelSource;
 
 /** The type llama.cpp's CPU backend converts a matmul's f32 activations to before the dot product. */
 export type ActivationRounding = 'q8_0' | 'q8_1' | 'q8_K' | 'f16' | 'bf16';
@@ -54,13 +58,19 @@ export interface RoundActivationsOptions {
   out: GPUBuffer;
   K: number;
   mode: ActivationRounding;
+  /**
+   * q8_1 only: [rows, K / 32] f32 that receives, per block, llama.cpp's block sum f16(d·Σq) minus
+   * the sum of the block's rounded values (PackedMatmulOptions.blockSums reads it).
+   */
+  blockSums?: GPUBuffer;
   label?: string;
 }
 
 /**
  * out[r, :] = x[r, :] rounded as llama.cpp would, then decoded back to f32 (q · f16(d) for q8_0/q8_1,
  * q · d in f32 for q8_K, the rounded value for f16/bf16), for rows rowOffset..rowOffset+m−1 (the same
- * rows in x and out). K must be a multiple of the block (32 for q8_0/q8_1, 256 for q8_K).
+ * rows in x and out, and in blockSums when given). K must be a multiple of the block (32 for
+ * q8_0/q8_1, 256 for q8_K).
  */
 export function createRoundActivations(gpu: Gpu, o: RoundActivationsOptions): KernelOp<{ m: number; rowOffset?: number }> {
   const { mode, block } = MODES[o.mode];
@@ -68,22 +78,25 @@ export function createRoundActivations(gpu: Gpu, o: RoundActivationsOptions): Ke
     throw new RangeError(`round_activations ${o.mode}: K=${o.K} must be a positive multiple of ${block || 1}`);
   }
   if (o.x === o.out) throw new RangeError('round_activations: out must be a different buffer from x');
-  const key = block ? `round_activations_${o.mode}_wg${block}` : `round_activations_${o.mode}_wg${WG}`;
+  if (o.blockSums && o.mode !== 'q8_1') throw new RangeError(`round_activations ${o.mode}: block sums belong to q8_1`);
+  const sums = o.blockSums !== undefined;
+  const key = block ? `round_activations_${o.mode}_wg${block}${sums ? '_sums' : ''}` : `round_activations_${o.mode}_wg${WG}`;
   const label = o.label ?? key;
   const pipeline = gpu.pipelines.get({
     key,
     code,
-    entryPoint: block ? 'round_block' : 'round_element',
-    constants: block ? { MODE: mode, BLOCK: block } : { MODE: mode, WG },
+    entryPoint: sums ? 'round_block_sums' : block ? 'round_block' : 'round_element',
+    constants: sums ? { BLOCK: block } : block ? { MODE: mode, BLOCK: block } : { MODE: mode, WG },
   });
   const params = new Params(gpu.device, { first: 'u32', count: 'u32' }, `${label} params`);
-  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.x, o.out, params.buffer]);
+  const bindGroup = bindBuffers(gpu.device, pipeline, label, [o.x, o.out, params.buffer, ...(o.blockSums ? [o.blockSums] : [])]);
   const maxPerDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   return {
     label,
     encode(pass, { m, rowOffset = 0 }) {
       const end = (rowOffset + m) * o.K;
       if (end * 4 > o.x.size || end * 4 > o.out.size) throw new RangeError(`${label}: rows ${rowOffset}..${rowOffset + m - 1} exceed x or out`);
+      if (o.blockSums && (end / block) * 4 > o.blockSums.size) throw new RangeError(`${label}: rows ${rowOffset}..${rowOffset + m - 1} exceed blockSums`);
       if (m === 0) return;
       const count = block ? (m * o.K) / block : m * o.K;
       params.write({ first: rowOffset * o.K, count });
