@@ -14,6 +14,10 @@ override HEADS: u32;
 // half) instead of f32. Both layouts are declared as u32 words so one binding serves both;
 // the f32 path bitcasts its words, which costs nothing, and the other branch folds away.
 override KV_F16: bool = false;
+// A sliding-window layer's cache may be a ring of RING_ROWS rows: position p lives in row
+// p % RING_ROWS. 0 is no ring (row p), and the wrapper leaves it unset then so that the
+// plain pipeline is the one compiled before rings existed. Masking stays by position.
+override RING_ROWS: u32 = 0u;
 const TILE: u32 = 64u;
 // Keys and queries are read as vec4s (the wrapper requires HEAD_DIM % 4 == 0); V is read as
 // f32 so that all TILE threads share the output dims.
@@ -66,6 +70,15 @@ fn tanhStable(y: f32) -> f32 {
   }
   let e = exp(-2.0 * a);
   return sign(y) * ((1.0 - e) / (1.0 + e));
+}
+
+// The cache row holding key position p.
+fn kvRow(p: u32) -> u32 {
+  if (RING_ROWS > 0u) {
+    // The max keeps the compiler from rejecting a constant % 0 in the branch that RING_ROWS = 0 drops.
+    return p % max(RING_ROWS, 1u);
+  }
+  return p;
 }
 
 // Element i of the V cache.
@@ -122,7 +135,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
         s[g] = 0.0;
       }
       if (KV_F16) {
-        let base = (key * kvRowStride + kvHeadOffset) / 8u;
+        let base = (kvRow(key) * kvRowStride + kvHeadOffset) / 8u;
         for (var d = 0u; d < HEAD_VEC4 / 2u; d++) {
           let w = kCache[base + d];
           let k0 = vec4f(unpack2x16float(w.x), unpack2x16float(w.y));
@@ -134,7 +147,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
           }
         }
       } else {
-        let base = (key * kvRowStride + kvHeadOffset) / 4u;
+        let base = (kvRow(key) * kvRowStride + kvHeadOffset) / 4u;
         for (var d = 0u; d < HEAD_VEC4; d++) {
           let k = bitcast<vec4f>(kCache[base + d]);
           for (var g = 0u; g < HEADS; g++) {
@@ -176,7 +189,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u3
           acc[g * DIM_SLOTS + i] *= alpha[g];
         }
         for (var c = 0u; c < nKeys; c++) {
-          let v = vAt((key0 + c) * kvRowStride + kvHeadOffset + d);
+          let v = vAt(kvRow(key0 + c) * kvRowStride + kvHeadOffset + d);
           for (var g = 0u; g < HEADS; g++) {
             acc[g * DIM_SLOTS + i] += tile[g * TILE + c] * v;
           }

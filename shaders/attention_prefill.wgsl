@@ -20,6 +20,11 @@ override HEAD_DIM: u32;
 // f32 path bitcasts its words, which costs nothing, and the other branch folds away. Only
 // the tile loads differ; the tile itself is f32 either way.
 override KV_F16: bool = false;
+// A sliding-window layer's cache may be a ring of RING_ROWS rows: position p lives in row
+// p % RING_ROWS. 0 is no ring (row p), and the wrapper leaves it unset then so that the
+// plain pipeline is the one compiled before rings existed. Masking stays by position; the
+// wrapper checks that the keys a dispatch reads fall in distinct rows.
+override RING_ROWS: u32 = 0u;
 const ROWS: u32 = 16u;
 const LANES: u32 = 16u;
 // Rows are handled as vec4s (the wrapper requires HEAD_DIM % 4 == 0).
@@ -112,7 +117,7 @@ fn loadTile(fromV: bool, kv0: u32, kvEnd: u32, kvRowStride: u32, kvHeadOffset: u
       var lo = vec4f();
       var hi = vec4f();
       if (kv0 + c < kvEnd) {
-        let w = cacheWords(fromV, ((kv0 + c) * kvRowStride + kvHeadOffset + d0 + d) / 2u);
+        let w = cacheWords(fromV, (kvRow(kv0 + c) * kvRowStride + kvHeadOffset + d0 + d) / 2u);
         lo = vec4f(unpack2x16float(w.x), unpack2x16float(w.y));
         hi = vec4f(unpack2x16float(w.z), unpack2x16float(w.w));
       }
@@ -126,10 +131,19 @@ fn loadTile(fromV: bool, kv0: u32, kvEnd: u32, kvRowStride: u32, kvHeadOffset: u
     let d = e % len;
     var x = vec4f();
     if (kv0 + c < kvEnd) {
-      x = bitcast<vec4f>(cacheWords(fromV, (kv0 + c) * kvRowStride + kvHeadOffset + d0 + d));
+      x = bitcast<vec4f>(cacheWords(fromV, kvRow(kv0 + c) * kvRowStride + kvHeadOffset + d0 + d));
     }
     kvTile[c * STRIDE + d] = x;
   }
+}
+
+// The cache row holding key position p.
+fn kvRow(p: u32) -> u32 {
+  if (RING_ROWS > 0u) {
+    // The max keeps the compiler from rejecting a constant % 0 in the branch that RING_ROWS = 0 drops.
+    return p % max(RING_ROWS, 1u);
+  }
+  return p;
 }
 
 fn cacheWords(fromV: bool, at: u32) -> vec4u {

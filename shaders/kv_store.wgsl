@@ -4,14 +4,20 @@
 // one run of words starting at the first destination row's first word. The rounding is
 // f16FromF32 from f16_bits.wgsl, which kvStore.ts prepends to this file. Models with RoPE pack
 // V in rope.wgsl's main_f16_v instead; this kernel serves K and V of models without RoPE.
+// With F32 the cache holds f32 and the rows are copied as they are: the V rows of a layer whose
+// f32 cache is a ring, which its matmul cannot write into since a block may wrap around.
 
+override F32: bool = false;
 const WORKGROUP: u32 = 64u;
 
 struct Params {
-  // Words to write: m · width / 2.
+  // Element pairs to store: m · width / 2.
   count: u32,
-  // First word written: rowOffset · width / 2.
+  // First cache word written: rowOffset · width / 2 (f16), rowOffset · width (F32).
   offset: u32,
+  // A ring of rows (a sliding-window layer's cache) holds this many words: word w is stored at
+  // w % ringWords, which moves whole rows since a row is a whole number of words. 0: no ring.
+  ringWords: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -25,6 +31,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
   let i = (wg.y * groups.x + wg.x) * WORKGROUP + lid;
   if (i < params.count) {
     let pair = x[i];
-    cache[params.offset + i] = f16FromF32(pair.x) | (f16FromF32(pair.y) << 16u);
+    if (F32) {
+      // offset and ringWords are multiples of the even width, so both words stay in one row.
+      let at = inRing(params.offset + 2u * i);
+      cache[at] = pair.x;
+      cache[at + 1u] = pair.y;
+    } else {
+      cache[inRing(params.offset + i)] = f16FromF32(pair.x) | (f16FromF32(pair.y) << 16u);
+    }
   }
+}
+
+fn inRing(word: u32) -> u32 {
+  if (params.ringWords == 0u) {
+    return word;
+  }
+  return word % params.ringWords;
 }

@@ -24,6 +24,9 @@ struct Params {
   nHeads: u32,
   headDim: u32,
   ropeDim: u32,
+  // The output is a ring of this many rows (a sliding-window layer's cache): row r is written to
+  // row r % ringRows, so a block may wrap around. 0: no ring.
+  ringRows: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -92,6 +95,15 @@ fn cosSin(angle: f32) -> vec2f {
   }
 }
 
+// Index i of the output counted from its row 0 (outRowOffset included), moved into the ring;
+// rowLen is a row's length in i's units. Only a row's number wraps, not the place within it.
+fn inRing(i: u32, rowLen: u32) -> u32 {
+  if (params.ringRows == 0u) {
+    return i;
+  }
+  return i % (params.ringRows * rowLen);
+}
+
 fn rotated(a: f32, b: f32, cosSin: vec2f) -> vec2f {
   return vec2f(a * cosSin.x - b * cosSin.y, a * cosSin.y + b * cosSin.x);
 }
@@ -110,8 +122,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
   if (pair.rotate) {
     ab = rotated(ab.x, ab.y, pair.cosSin);
   }
-  out[pair.a + pair.outShift] = ab.x;
-  out[pair.b + pair.outShift] = ab.y;
+  let rowLen = params.nHeads * params.headDim;
+  out[inRing(pair.a + pair.outShift, rowLen)] = ab.x;
+  out[inRing(pair.b + pair.outShift, rowLen)] = ab.y;
 }
 
 // In place: `out` is also the input, rows are not shifted (the wrapper enforces outRowOffset 0),
@@ -158,9 +171,11 @@ fn cacheWords() -> u32 {
 }
 
 // Row outRowOffset + token of a cache starts at word (outRowOffset + token) · nHeads · headDim / 2,
-// so word `id` of the block goes to the cache word outRowOffset rows further on.
+// so word `id` of the block goes to the cache word outRowOffset rows further on (in a ring, that
+// row's place in it).
 fn cacheWord(id: u32) -> u32 {
-  return params.outRowOffset * params.nHeads * (params.headDim / 2u) + id;
+  let rowWords = params.nHeads * (params.headDim / 2u);
+  return inRing(params.outRowOffset * rowWords + id, rowWords);
 }
 
 // Word `id` of the block's rotated rows: its elements (2i, 2i+1) of a head rounded to f16.

@@ -138,6 +138,48 @@ describe('each shortfall is reported with its numbers', () => {
   });
 });
 
+describe('sliding-window layers keep a ring of window + 63 rows, not the whole context', () => {
+  // Gemma 3 1B: 26 layers, one KV head of 256 dims, f16 cache; 22 layers slide over 512 tokens,
+  // every sixth is global. A row of K and V for one layer: 2 × 256 × 2 = 1 KiB.
+  const gemma3: FitFacts = {
+    supported: true,
+    layers: 26,
+    hiddenSize: 1152,
+    intermediateSize: 6912,
+    heads: 4,
+    kvHeads: 1,
+    headDim: 256,
+    vocabSize: 262144,
+    downloadBytes: GiB,
+    weightGpuBytes: GiB,
+    largestBufferBytes: 64 * MiB,
+    kvBytesPerToken: 26 * 1024,
+    slidingWindow: 512,
+    slidingLayerCount: 22,
+  };
+
+  test('Gemma 3 1B at 32K: 4 global layers of 32768 rows and 22 rings of 575, against 26 full layers', () => {
+    expect(memoryBudget(gemma3, 32768).kvCache).toBe((4 * 32768 + 22 * 575) * 1024);
+    // Without the marks, every layer holds the whole context: 832 MiB instead of 140.
+    const { slidingWindow: _, ...allFull } = gemma3;
+    expect(memoryBudget(allFull, 32768).kvCache).toBe(832 * MiB);
+    // Up to 575 positions a ring saves nothing, and the layers keep the plain cache.
+    expect(memoryBudget(gemma3, 575).kvCache).toBe(memoryBudget(allFull, 575).kvCache);
+    expect(memoryBudget(gemma3, 576).kvCache).toBe(memoryBudget(allFull, 576).kvCache - 22 * 1024);
+  });
+
+  test('the largest KV buffer is that of a global layer, or a ring when every layer slides', () => {
+    // One K buffer of a global layer at 32768 tokens: 32768 × 512 bytes = 16 MiB.
+    const gpu = { ...desktop, maxStorageBufferBindingSize: 8 * MiB, maxBufferSize: 8 * MiB };
+    const fit = deviceFit({ facts: gemma3, contextLength: 32768, gpu, cachedBytes: 0 });
+    expect(fit.shortfalls.map((s) => [s.kind, s.need])).toEqual([['weightBuffer', 64 * MiB], ['kvBuffer', 16 * MiB]]);
+    // Every layer sliding (as Mistral 7B v0.1 does): the buffers are rings of 575 rows.
+    const allSliding = { ...gemma3, slidingLayerCount: 26, largestBufferBytes: MiB };
+    expect(deviceFit({ facts: allSliding, contextLength: 32768, gpu, cachedBytes: 0 }).shortfalls).toEqual([]);
+    expect(memoryBudget(allSliding, 32768).kvCache).toBe(26 * 575 * 1024);
+  });
+});
+
 test('limits not known yet, or a browser with no quota, are reported as unchecked', () => {
   const pending = deviceFit({ facts: stories, contextLength: 512, gpu: undefined, cachedBytes: 0 });
   expect(pending.unchecked).toEqual(['gpu', 'storage']);

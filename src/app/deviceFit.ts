@@ -4,6 +4,7 @@
 // the browser would fail on: a buffer over the binding limit, a download over the free quota,
 // an architecture the engine does not run, no WebGPU at all.
 import { formatBinaryBytes } from '../components/storageFormat.ts';
+import { kvCacheBytes, largestKvBuffer, MAX_BATCH } from '../engine/model/slidingCache.ts';
 import type { GpuInfo, ModelFacts } from '../protocol/index.ts';
 
 /** The context lengths offered, before capping at the model's own. */
@@ -42,6 +43,8 @@ export type FitFacts = Pick<
   | 'weightGpuBytes'
   | 'largestBufferBytes'
   | 'kvBytesPerToken'
+  | 'slidingWindow'
+  | 'slidingLayerCount'
 >;
 
 export interface FitInput {
@@ -88,8 +91,6 @@ export interface DeviceFit {
   runs: boolean;
 }
 
-// The engine runs prefill in batches of up to this many tokens (LlamaModel's maxBatch).
-const PREFILL_BATCH = 64;
 // Share of weights and KV cache added for the driver's allocation rounding and the staging
 // copies the weight upload makes; a rough allowance, since WebGPU reports no memory figures.
 const ALLOCATOR_MARGIN = 0.1;
@@ -105,13 +106,13 @@ const ALLOCATOR_MARGIN = 0.1;
  */
 export function scratchBytes(facts: FitFacts, kvCache: number): number {
   const perToken = 3 * facts.hiddenSize + 2 * facts.heads * facts.headDim + 2 * facts.kvHeads * facts.headDim + 3 * facts.intermediateSize + 1;
-  const activations = 4 * (PREFILL_BATCH * perToken + facts.vocabSize);
+  const activations = 4 * (MAX_BATCH * perToken + facts.vocabSize);
   return Math.ceil(activations + ALLOCATOR_MARGIN * (facts.weightGpuBytes + kvCache));
 }
 
 export function memoryBudget(facts: FitFacts, contextLength: number): MemoryBudget {
   const weights = facts.weightGpuBytes;
-  const kvCache = facts.kvBytesPerToken * contextLength;
+  const kvCache = kvCacheBytes(facts, contextLength);
   const scratch = scratchBytes(facts, kvCache);
   return { weights, kvCache, scratch, total: weights + kvCache + scratch };
 }
@@ -145,8 +146,9 @@ export function deviceFit({ facts, contextLength, gpu, storage, cachedBytes }: F
         message: `The largest weight tensor needs ${formatBinaryBytes(facts.largestBufferBytes)} in one buffer; this GPU binds at most ${formatBinaryBytes(limit)}.`,
       });
     }
-    // K and V have a buffer each in every layer, all the same size: one 2·layers-th of the cache.
-    const kvBuffer = memory.kvCache / (2 * facts.layers);
+    // K and V have a buffer each in every layer: a full layer's holds the whole context, a
+    // sliding layer's only its ring.
+    const kvBuffer = largestKvBuffer(facts, contextLength);
     if (kvBuffer > limit) {
       shortfalls.push({
         kind: 'kvBuffer',

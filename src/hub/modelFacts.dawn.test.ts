@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { diskLocation } from '../cli/nodeFiles.ts';
 import { Engine } from '../engine/engine.ts';
+import { kvCacheBytes } from '../engine/model/slidingCache.ts';
 import { EMBEDDED_HUB, STORIES_GGUF, STORIES_HF_DIR } from '../../test/embedded.ts';
 import { startHubServer, type HubServer } from '../../test/hubServer.ts';
 import { expectPocketHubError } from '../../test/storeContract.ts';
@@ -45,7 +46,7 @@ describe.each([
       hasChatTemplate: info.hasChatTemplate,
     });
     // The engine's GPU bytes are the weights, the KV cache and activation scratch buffers.
-    const weightsAndCache = facts.weightGpuBytes + facts.kvBytesPerToken * info.contextLength;
+    const weightsAndCache = facts.weightGpuBytes + kvCacheBytes(facts, info.contextLength);
     expect(info.gpuBytes).toBeGreaterThanOrEqual(weightsAndCache);
     // The scratch buffers hold a 64-token batch of activations and the logits: well under the weights of this model.
     expect(info.gpuBytes - weightsAndCache).toBeLessThan(facts.weightGpuBytes);

@@ -59,7 +59,11 @@ async function fetchJson(client: HubClient, resolved: ResolvedRepo, path: string
 }
 
 
-/** KV cache bytes per position, all layers: one K and one V row of kvHeads × headDim per layer (LlamaModel's k_cache/v_cache, f16 by default). */
+/**
+ * KV cache bytes per position, all layers: one K and one V row of kvHeads × headDim per layer
+ * (LlamaModel's k_cache/v_cache, f16 by default). Sliding-window layers hold fewer positions than
+ * the context: slidingCache.ts's kvCacheBytes counts them.
+ */
 export function kvBytesPerToken(layers: number, kvHeads: number, headDim: number): number {
   return 2 * layers * kvHeads * headDim * kvBytesPerValue(kvCacheType(headDim));
 }
@@ -283,6 +287,9 @@ export async function modelFacts(client: HubClient, request: ModelFactsRequest, 
       : await openSafetensors(client, resolved, weights, index, signal);
 
   const shape = 'refused' in opened.config ? opened.lenient : shapeOf(opened.config);
+  // Only a config the engine accepts says which layers slide, and it is what the engine allocates by.
+  const c = 'refused' in opened.config ? undefined : opened.config;
+  const sliding = c?.slidingLayers && { slidingWindow: c.slidingWindow, slidingLayerCount: c.slidingLayers.filter(Boolean).length };
   const { unsupported, uploaded, vocab } = check(opened);
   const onGpu = uploaded.map(gpuWeightBytes);
   // The vocabulary matrices are uploaded in row chunks (VocabMatrix), so only one of their rows
@@ -304,6 +311,7 @@ export async function modelFacts(client: HubClient, request: ModelFactsRequest, 
     weightGpuBytes: onGpu.reduce((sum, n) => sum + n, 0),
     largestBufferBytes: largestBinding.reduce((max, n) => Math.max(max, n), 0),
     kvBytesPerToken: kvBytesPerToken(shape.layers, shape.kvHeads, shape.headDim),
+    ...sliding,
     hasChatTemplate: opened.hasChatTemplate,
     ggufChoices: ggufChoices.length > 0 ? ggufChoices : undefined,
   });

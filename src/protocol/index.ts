@@ -250,8 +250,15 @@ export interface ModelFacts {
   weightGpuBytes: number;
   /** The largest single GPU buffer the weights need, against maxStorageBufferBindingSize. */
   largestBufferBytes: number;
-  /** KV cache bytes per position of context, all layers. */
+  /**
+   * KV cache bytes per position of context, all layers, as if every layer held the whole
+   * context; sliding-window layers hold fewer (engine/model/slidingCache.ts: kvCacheBytes).
+   */
   kvBytesPerToken: number;
+  /** Sliding-window attention (gemma2, gemma3, Mistral): a query sees this many keys, in slidingLayerCount layers. */
+  slidingWindow?: number;
+  /** How many layers attend through the window; each keeps a ring of min(context, slidingWindow + 63) rows. */
+  slidingLayerCount?: number;
   hasChatTemplate: boolean;
   /** GGUF repos: every quantisation offered, smallest first. */
   ggufChoices?: { path: string; quant: string; size: number }[];

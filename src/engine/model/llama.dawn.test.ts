@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { storiesTokenizerMetadata } from '../../../scripts/randomGguf.ts';
 import { RANDOM_MODELS, randomModel, type RandomModelOptions, type RandomPreset } from '../../../scripts/randomModel.ts';
 import type { Gpu } from '../../gpu/device.ts';
+import type { KvCacheType } from '../../protocol/index.ts';
 import { testGpu, withGpuErrors } from '../../../test/gpu.ts';
 import { llamaLogitsRef } from '../../../test/reference/llama.ts';
 import { readGguf } from '../formats/gguf.ts';
@@ -72,14 +73,19 @@ async function open(bytes: Uint8Array, preset?: RandomPreset): Promise<{ config:
 }
 
 /** The teacher-forced logits of every position in chunks, and the logits of a decode step that redoes the last position. */
-async function run(gpu: Gpu, bytes: Uint8Array, preset?: RandomPreset): Promise<{ prefill: Float32Array; decode: Float32Array }> {
+async function run(
+  gpu: Gpu,
+  bytes: Uint8Array,
+  preset?: RandomPreset,
+  { maxBatch = MAX_BATCH, kvCache = 'f16' }: { maxBatch?: number; kvCache?: KvCacheType } = {},
+): Promise<{ prefill: Float32Array; decode: Float32Array }> {
   const { config, tensors } = await open(bytes, preset);
   // Every GGUF architecture but llama rotates halves (open.ts).
   const ropeMode = config.architecture === 'llama' ? 'adjacent' : 'halves';
-  const model = await LlamaModel.create(gpu, config, tensors, { contextLength: POSITIONS, ropeMode, maxBatch: MAX_BATCH });
+  const model = await LlamaModel.create(gpu, config, tensors, { contextLength: POSITIONS, ropeMode, maxBatch, kvCache });
   try {
     const prefill = new Float32Array(POSITIONS * VOCAB);
-    for (let at = 0; at < POSITIONS; at += MAX_BATCH) prefill.set(await model.forwardAll(ids.slice(at, at + MAX_BATCH), at), at * VOCAB);
+    for (let at = 0; at < POSITIONS; at += maxBatch) prefill.set(await model.forwardAll(ids.slice(at, at + maxBatch), at), at * VOCAB);
     model.forward([ids[POSITIONS - 1]], POSITIONS - 1);
     return { prefill, decode: await model.readLogits() };
   } finally {
@@ -103,6 +109,61 @@ describe.each(Object.keys(RANDOM_MODELS) as RandomPreset[])('%s', (preset) => {
     expect(decodeTv).toBeLessThanOrEqual(MAX_TV);
   });
 });
+
+/**
+ * At 48 positions and chunks of 32 a sliding layer's ring (window + maxBatch − 1 = 63 rows) would
+ * be longer than the context, so the tests above run plain caches. Chunks of 8 make it 39 rows:
+ * the chunk at positions 32..39 wraps from row 38 to row 0, and each later query reads keys from
+ * both ends of the ring. The f32 cache takes V through its scratch and kv_store's f32 copy, and
+ * K through RoPE's f32 output, both into the ring. Gemma 2's sliding layer is layer 0, Gemma 3's
+ * layer 0 of its two (see RANDOM_MODELS); the other layer keeps a plain 48-row cache.
+ */
+describe('sliding layers keep a ring cache when the context is longer than the ring', () => {
+  const RING_BATCH = 8;
+  const RING_ROWS = 32 + RING_BATCH - 1;
+  test.each([
+    ['gemma2', 'f16'],
+    ['gemma3', 'f16'],
+    ['gemma3', 'f32'],
+  ] as const)('%s with an %s cache matches the float64 model', async (preset, kvCache) => {
+    const base = await testGpu();
+    const bytes = randomModel(await storiesTokenizerMetadata(), RANDOM_MODELS[preset]).gguf();
+    const { gpu, sizes } = recordingBuffers(base);
+    const { prefill, decode } = await withGpuErrors(base, () => run(gpu, bytes, preset, { maxBatch: RING_BATCH, kvCache }));
+
+    const { config, tensors } = await open(bytes, preset);
+    const rowBytes = config.kvHeads * config.headDim * (kvCache === 'f16' ? 2 : 4);
+    expect(config.slidingLayers).toEqual([true, false]);
+    expect(sizes.get('k_cache.0')).toBe(RING_ROWS * rowBytes);
+    expect(sizes.get('v_cache.0')).toBe(RING_ROWS * rowBytes);
+    expect(sizes.get('k_cache.1')).toBe(POSITIONS * rowBytes);
+
+    const exact = await llamaLogitsRef(config, tensors, ids, 'halves', { kvF16: kvCache === 'f16' });
+    const worst = Math.max(...ids.map((_, i) => totalVariation(probabilities(prefill, i), probabilities(exact, i))));
+    const decodeTv = totalVariation(probabilities(decode, 0), probabilities(exact, POSITIONS - 1));
+    console.log(`${preset} ${kvCache} ring: prefill TV ${worst.toExponential(2)} at worst; decode step TV ${decodeTv.toExponential(2)}`);
+    // MAX_TV bounds the f16 cache's rounding; an f32 cache only tightens it.
+    expect(worst).toBeLessThanOrEqual(MAX_TV);
+    expect(decodeTv).toBeLessThanOrEqual(MAX_TV);
+  });
+});
+
+/** The same device, recording the size of each buffer made by its label. */
+function recordingBuffers(gpu: Gpu): { gpu: Gpu; sizes: Map<string, number> } {
+  const sizes = new Map<string, number>();
+  const device = new Proxy(gpu.device, {
+    get: (t, p) => {
+      if (p === 'createBuffer')
+        return (descriptor: GPUBufferDescriptor) => {
+          sizes.set(descriptor.label ?? '', descriptor.size);
+          return t.createBuffer(descriptor);
+        };
+      const v = t[p as keyof GPUDevice];
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  return { gpu: { ...gpu, device }, sizes };
+}
 
 /** The same device with a smaller binding limit, so a 512-token vocabulary has to be split; records the labels of the buffers made. */
 function withBindingLimit(gpu: Gpu, bytes: number): { gpu: Gpu; buffers: string[] } {

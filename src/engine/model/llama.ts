@@ -20,6 +20,7 @@ import type { ModelConfig } from '../config.ts';
 import { elementCount } from '../formats/dtype.ts';
 import { readTensorF32, type TensorInfo } from '../formats/source.ts';
 import { checkShapes, decodeTensor, llama3RopeFactors } from './decoderTensors.ts';
+import { MAX_BATCH, ringRows } from './slidingCache.ts';
 import { bindingLimit, checkDeviceLimits, createWeightMatmul, VocabMatrix, type LogitsOp } from './vocabMatrix.ts';
 import { gpuWeightBytes, inFileOrder, uploadWeight, weightStorage, type WeightStorage } from './gpuWeights.ts';
 import type { LlamaLayerTensors, LlamaTensors } from './weights.ts';
@@ -216,10 +217,13 @@ export class LlamaModel {
     const xn = scratch('x_norm', maxBatch * D);
     const q = scratch('q', maxBatch * qDim);
     // An f32 cache takes V (and K without RoPE) straight from its matmul into the cache rows; an
-    // f16 one takes them through a scratch and a packing pass. RoPE writes K's cache rows itself,
-    // and with an f16 cache packs V's in the same dispatch.
-    const k = roped || kvF16 ? scratch('k', maxBatch * kvDim) : undefined;
-    const v = kvF16 ? scratch('v', maxBatch * kvDim) : undefined;
+    // f16 one, or a sliding layer's ring (which a block's rows may wrap around), takes them
+    // through a scratch and a store pass. RoPE writes K's cache rows itself, and with an f16
+    // cache packs V's in the same dispatch.
+    const rings = tensors.layers.map((_, i) => (c.slidingLayers?.[i] ? ringRows(contextLength, c.slidingWindow, maxBatch) : undefined));
+    const anyRing = rings.some((r) => r !== undefined);
+    const k = roped || kvF16 || anyRing ? scratch('k', maxBatch * kvDim) : undefined;
+    const v = kvF16 || anyRing ? scratch('v', maxBatch * kvDim) : undefined;
     const attn = scratch('attn_out', maxBatch * qDim);
     const gate = c.gatedFfn ? scratch('ffn_gate', maxBatch * F) : undefined;
     const up = scratch('ffn_up', maxBatch * F);
@@ -239,27 +243,32 @@ export class LlamaModel {
       step(createPositionAdd(gpu, { x, table: w(table), D, maxPositions: table.shape[0], label: table.name }), (m, pos0) => ({ m, pos0 }));
     }
 
-    // Two f16 values to a word: kvDim (heads × an even head dimension) is even.
-    const cacheFloats = kvF16 ? (contextLength * kvDim) / 2 : contextLength * kvDim;
     tensors.layers.forEach((t, i) => {
+      const ring = rings[i];
+      // Two f16 values to a word: kvDim (heads × an even head dimension) is even.
+      const cacheFloats = ((ring ?? contextLength) * kvDim) / (kvF16 ? 2 : 1);
       const kCache = scratch(`k_cache.${i}`, cacheFloats);
       const vCache = scratch(`v_cache.${i}`, cacheFloats);
       const sliding = c.slidingLayers?.[i] === true;
-      const kOut = k ?? kCache;
+      const viaScratch = kvF16 || ring !== undefined;
+      const kOut = roped || viaScratch ? k! : kCache;
       // Rows of kOut a call writes from: the cache row of the first token, or row 0 of the K scratch.
-      const kRow = (pos0: number) => (k ? 0 : pos0);
+      const kRow = (pos0: number) => (kOut === k ? 0 : pos0);
+      // Stores K or V from its scratch into a cache: packed to f16, or copied into an f32 ring.
+      const store = (x: GPUBuffer, cache: GPUBuffer, label: string) =>
+        createKvStore(gpu, { x, cache, width: kvDim, label, ...(kvF16 ? {} : { f32: true }), ...(ring ? { ringRows: ring } : {}) });
 
       step(norm(x, t.attnNorm, t.attnNormBias, xn), rows);
       step(linear(xn, t.q, q), rows);
       if (t.qBias) step(biasAdd(q, t.qBias), rows);
       step(linear(xn, t.k, kOut), (m, pos0) => ({ m, yRowOffset: kRow(pos0) }));
       if (t.kBias) step(biasAdd(kOut, t.kBias), (m, pos0) => ({ m, rowOffset: kRow(pos0) }));
-      // V's rows: in its scratch from row 0 before packing, or straight in the f32 cache rows.
-      const vOut = v ?? vCache;
-      const vRow = (pos0: number) => (v ? 0 : pos0);
+      // V's rows: in its scratch from row 0 before the store, or straight in the f32 cache rows.
+      const vOut = viaScratch ? v! : vCache;
+      const vRow = (pos0: number) => (viaScratch ? 0 : pos0);
       step(linear(xn, t.v, vOut), (m, pos0) => ({ m, yRowOffset: vRow(pos0) }));
       if (t.vBias) step(biasAdd(vOut, t.vBias), (m, pos0) => ({ m, rowOffset: vRow(pos0) }));
-      if (v && !roped) step(createKvStore(gpu, { x: v, cache: vCache, width: kvDim, label: `v_cache.${i}` }), (m, pos0) => ({ m, rowOffset: pos0 }));
+      if (viaScratch && !(roped && kvF16)) step(store(v!, vCache, `v_cache.${i}`), (m, pos0) => ({ m, rowOffset: pos0 }));
       // Head norms treat each head of each token as a row of headDim, in place.
       if (c.qkNorm) {
         step(rmsnorm(q, t.qNorm!, q, c.headDim), (m) => ({ m: m * c.heads }));
@@ -271,10 +280,11 @@ export class LlamaModel {
         const freqFactors = local ? undefined : globalFactors;
         const rope = { headDim: c.headDim, ropeDim: c.ropeDim, theta: local ? c.ropeThetaLocal! : c.ropeTheta, mode: ropeMode, ...(freqFactors ? { freqFactors } : {}) };
         step(createRope(gpu, { x: q, out: q, nHeads: c.heads, ...rope }), (m, pos0) => ({ m, pos0 }));
-        const f16Cache = v ? { outF16: true, packV: { x: v, cache: vCache } } : {};
-        step(createRope(gpu, { x: k!, out: kCache, nHeads: c.kvHeads, ...rope, ...f16Cache }), (m, pos0) => ({ m, pos0, outRowOffset: pos0 }));
-      } else if (kvF16) {
-        step(createKvStore(gpu, { x: k!, cache: kCache, width: kvDim, label: `k_cache.${i}` }), (m, pos0) => ({ m, rowOffset: pos0 }));
+        const f16Cache = kvF16 ? { outF16: true, packV: { x: v!, cache: vCache } } : {};
+        const kRing = ring ? { ringRows: ring } : {};
+        step(createRope(gpu, { x: k!, out: kCache, nHeads: c.kvHeads, ...rope, ...f16Cache, ...kRing }), (m, pos0) => ({ m, pos0, outRowOffset: pos0 }));
+      } else if (viaScratch) {
+        step(store(k!, kCache, `k_cache.${i}`), (m, pos0) => ({ m, rowOffset: pos0 }));
       }
       const window = sliding ? c.slidingWindow : undefined;
       step(
@@ -291,6 +301,7 @@ export class LlamaModel {
           ...(c.attnSoftcap !== undefined ? { softcap: c.attnSoftcap } : {}),
           ...(window !== undefined ? { window } : {}),
           ...(kvF16 ? { kvF16: true } : {}),
+          ...(ring ? { ringRows: ring } : {}),
         }),
         (m, pos0) => ({ m, pos0 }),
       );
@@ -376,7 +387,7 @@ export class LlamaModel {
         options.onUpload?.(loaded, total);
       }
       const precision = { kvCache, numerics: options.numerics ?? 'native' } as const;
-      return new LlamaModel(gpu, config, options.contextLength, weights, vocabs, tensors, options.ropeMode, ropeFactors, options.maxBatch ?? 64, precision);
+      return new LlamaModel(gpu, config, options.contextLength, weights, vocabs, tensors, options.ropeMode, ropeFactors, options.maxBatch ?? MAX_BATCH, precision);
     } catch (err) {
       for (const b of weights.values()) b.destroy();
       for (const v of vocabs.values()) v.destroy();

@@ -26,6 +26,8 @@ interface Shape {
   window?: number;
   /** The caches hold f.k and f.v packed as f16. */
   kvF16?: boolean;
+  /** f.k and f.v are a ring of this many rows (see 'attention over a ring cache'). */
+  ringRows?: number;
 }
 
 interface Fixture {
@@ -318,6 +320,77 @@ describe('attention on packed-f16 KV caches', () => {
       expect(() => createAttention(gpu, s)).toThrow(/smaller than 4 positions/);
       expect(() => createAttention(gpu, { ...s, maxSeq: 5, kvF16: true })).toThrow(/smaller than 5 positions/);
       expect(() => createAttention(gpu, { ...s, headDim: 4, maxSeq: 8, kvF16: true })).toThrow(/multiple of 8/);
+      io.destroy();
+      cache.destroy();
+    });
+  });
+});
+
+/**
+ * Ring caches (sliding-window layers): position p in row p % ringRows. The kernel gets the ring
+ * built from the fixture's positional K and V, holding only the positions the dispatch may read
+ * (the first query's window through the last query); every other row is NaN, as a row holding
+ * a position the window has dropped is garbage to it. The reference runs on the positional
+ * fixture, so a wrong row mapping either reads NaN or weighs the wrong key.
+ */
+describe('attention over a ring cache', () => {
+  interface RingCase {
+    s: Shape & { window: number };
+    ringRows: number;
+    dyn: AttentionDyn;
+  }
+
+  function ring(s: Shape & { window: number }, ringRows: number, x: Float32Array, { m, pos0 }: AttentionDyn): Float32Array {
+    const kvRow = s.nKvHeads * s.headDim;
+    const out = new Float32Array(ringRows * kvRow).fill(NaN);
+    for (let p = Math.max(0, pos0 - s.window + 1); p < pos0 + m; p++) {
+      out.set(x.subarray(p * kvRow, (p + 1) * kvRow), (p % ringRows) * kvRow);
+    }
+    return out;
+  }
+
+  const cases: RingCase[] = [
+    // The tightest ring for a chunk (window + m − 1 rows): positions 24..39 fill rows 8..15 then 0..7.
+    { s: { nHeads: 4, nKvHeads: 2, headDim: 32, maxSeq: 64, window: 7 }, ringRows: 16, dyn: { m: 10, pos0: 30 } },
+    { s: { nHeads: 4, nKvHeads: 1, headDim: 64, maxSeq: 96, window: 13, softcap: CAP, kvF16: true }, ringRows: 31, dyn: { m: 19, pos0: 50 } },
+    // Two K/V chunks per tile, wrapping between a block's first and last tiles.
+    { s: { nHeads: 4, nKvHeads: 2, headDim: 256, maxSeq: 80, window: 11, kvF16: true }, ringRows: 40, dyn: { m: 20, pos0: 33 } },
+    // Decode: keys 106..170 in rows 26..79 then 0..10, over two splits of one tile each.
+    { s: { nHeads: 8, nKvHeads: 2, headDim: 80, maxSeq: 256, window: 65 }, ringRows: 80, dyn: { m: 1, pos0: 170 } },
+    { s: { nHeads: 8, nKvHeads: 4, headDim: 256, maxSeq: 256, window: 71, softcap: CAP, kvF16: true }, ringRows: 90, dyn: { m: 1, pos0: 190 } },
+    // A ring exactly the window's size: the query's own key lands in the row of the oldest it sees.
+    { s: { nHeads: 4, nKvHeads: 4, headDim: 8, maxSeq: 64, window: 20 }, ringRows: 20, dyn: { m: 1, pos0: 47 } },
+  ];
+  for (const { s, ringRows, dyn } of cases) {
+    test(`${name(s, dyn)}, ring of ${ringRows} rows`, async () => {
+      const gpu = await testGpu();
+      const f = fixture(s, dyn.m, dyn.pos0 + dyn.m, s.headDim * 7 + dyn.m + dyn.pos0);
+      const ringed = { q: f.q, k: ring(s, ringRows, f.k, dyn), v: ring(s, ringRows, f.v, dyn) };
+      const [got] = await runAttention(gpu, { ...s, ringRows }, ringed, [dyn]);
+      check(got, s, f, dyn, s.softcap ? SOFTCAP_ATOL : ATOL);
+    });
+  }
+
+  test('a ring at least maxSeq rows long is the plain op; a ring that cannot hold a dispatch is refused', async () => {
+    const gpu = await testGpu();
+    await withGpuErrors(gpu, async () => {
+      const io = uploadF32(gpu, 'qo', new Float32Array(4 * 8));
+      // 8 rows of one 8-dim f32 head.
+      const cache = uploadF32(gpu, 'kvCache', new Float32Array(64));
+      const s = { q: io, kCache: cache, vCache: cache, out: io, nHeads: 1, nKvHeads: 1, headDim: 8, maxSeq: 8, window: 4 };
+      const plain = createAttention(gpu, { ...s, ringRows: 8 });
+      expect(plain.label).toBe('attention_h1_kv1_hd8');
+      plain.destroy();
+      const op = createAttention(gpu, { ...s, maxSeq: 100, ringRows: 6 });
+      expect(op.label).toBe('attention_h1_kv1_hd8_ring6');
+      const pass = gpu.device.createCommandEncoder().beginComputePass();
+      // Three queries from position 50 read positions 47..52: six, one too many once four are asked.
+      expect(() => op.encode(pass, { m: 4, pos0: 50 })).toThrow(/more than the ring's 6 rows/);
+      op.encode(pass, { m: 3, pos0: 50 });
+      pass.end();
+      op.destroy();
+      expect(() => createAttention(gpu, { ...s, maxSeq: 100, ringRows: 3 })).toThrow(/ringRows 3/);
+      expect(() => createAttention(gpu, { ...s, maxSeq: 100, ringRows: 9 })).toThrow(/smaller than 9 positions/);
       io.destroy();
       cache.destroy();
     });

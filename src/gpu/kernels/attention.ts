@@ -31,9 +31,10 @@ export interface AttentionOptions {
   /** [m, nHeads, headDim] */
   q: GPUBuffer;
   /**
-   * [maxSeq, nKvHeads, headDim], holding positions 0 .. pos0+m-1 when encoded: f32, or with
-   * kvF16 packed f16 (element e of row r in word (r · nKvHeads · headDim + e) / 2, the even
-   * element in the low 16 bits), as rope's outF16 and kvStore write it.
+   * [maxSeq (or ringRows), nKvHeads, headDim], holding positions 0 .. pos0+m-1 (in a ring,
+   * those the queries see) when encoded: f32, or with kvF16 packed f16 (element e of row r in
+   * word (r · nKvHeads · headDim + e) / 2, the even element in the low 16 bits), as rope's
+   * outF16 and kvStore write it.
    */
   kCache: GPUBuffer;
   vCache: GPUBuffer;
@@ -51,6 +52,13 @@ export interface AttentionOptions {
   softcap?: number;
   /** Sliding window: the query at position p sees keys k with p − window < k ≤ p. */
   window?: number;
+  /**
+   * The caches are a ring of this many rows: key position p is in row p % ringRows, and the
+   * buffers need only min(ringRows, maxSeq) rows. It must hold at least the window; a dispatch
+   * of m queries reads up to window + m − 1 positions, which must fit it (checked per encode).
+   * At or above maxSeq no position wraps, so the op is the plain one.
+   */
+  ringRows?: number;
 }
 
 export interface AttentionDyn {
@@ -82,7 +90,10 @@ export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<A
   const { softcap = 0, window = maxSeq, kvF16 = false } = options;
   // The f32 variants keep the keys they had before the f16 ones existed.
   const kvKey = kvF16 ? '_kvf16' : '';
-  const label = `attention_h${nHeads}_kv${nKvHeads}_hd${headDim}${kvKey}`;
+  const ring = options.ringRows !== undefined && options.ringRows < maxSeq ? options.ringRows : 0;
+  // Each ring size is its own pipeline (the modulo is by a constant); no ring keeps the plain keys.
+  const variantKey = kvKey + (ring > 0 ? `_ring${ring}` : '');
+  const label = `attention_h${nHeads}_kv${nKvHeads}_hd${headDim}${variantKey}`;
   if (![nHeads, nKvHeads, headDim, maxSeq].every((n) => Number.isInteger(n) && n > 0) || nHeads % nKvHeads !== 0) {
     throw new RangeError(`${label}: nHeads must be a multiple of nKvHeads, all positive integers`);
   }
@@ -92,6 +103,9 @@ export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<A
   if (!Number.isInteger(window) || window < 1) throw new RangeError(`${label}: window ${options.window} must be a positive integer`);
   // No query sees more than maxSeq keys, so a wider window is none; the clamp also keeps it a u32.
   const keysSeen = Math.min(window, maxSeq);
+  if (options.ringRows !== undefined && !(Number.isInteger(options.ringRows) && options.ringRows >= keysSeen)) {
+    throw new RangeError(`${label}: ringRows ${options.ringRows} must be an integer holding the window of ${keysSeen} keys`);
+  }
   // 1/softcap rounded once, so that the prefill and decode kernels cap the same score the same way.
   const capParams = { softcap, invSoftcap: softcap > 0 ? 1 / softcap : 0 };
   if (headDim > MAX_HEAD_DIM || headDim % 4 !== 0) {
@@ -99,21 +113,27 @@ export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<A
   }
   // The f16 kernels read a head as vec4u words of 8 dims, so a head must start on one.
   if (kvF16 && headDim % 8 !== 0) throw new RangeError(`${label}: an f16 KV cache needs headDim to be a multiple of 8`);
-  const cacheBytes = maxSeq * nKvHeads * headDim * (kvF16 ? 2 : 4);
+  const cacheRows = ring > 0 ? ring : maxSeq;
+  const cacheBytes = cacheRows * nKvHeads * headDim * (kvF16 ? 2 : 4);
   if (kCache.size < cacheBytes || vCache.size < cacheBytes) {
-    throw new RangeError(`${label}: the KV cache buffers are smaller than ${maxSeq} positions`);
+    throw new RangeError(`${label}: the KV cache buffers are smaller than ${cacheRows} positions`);
   }
   const group = nHeads / nKvHeads;
   const rowBytes = nHeads * headDim * 4;
   const { device } = gpu;
 
   const KV_F16 = kvF16 ? 1 : 0;
-  const prefill = gpu.pipelines.get({ key: `attention_prefill_hd${headDim}${kvKey}`, code: prefillCode, constants: { HEAD_DIM: headDim, KV_F16 } });
+  const ringConstants: Record<string, number> = ring > 0 ? { RING_ROWS: ring } : {};
+  const prefill = gpu.pipelines.get({
+    key: `attention_prefill_hd${headDim}${variantKey}`,
+    code: prefillCode,
+    constants: { HEAD_DIM: headDim, KV_F16, ...ringConstants },
+  });
   const decodeHeadsPerGroup = decodeHeads(group, headDim);
   const decode = gpu.pipelines.get({
-    key: `attention_decode_hd${headDim}_h${decodeHeadsPerGroup}${kvKey}`,
+    key: `attention_decode_hd${headDim}_h${decodeHeadsPerGroup}${variantKey}`,
     code: decodeCode,
-    constants: { HEAD_DIM: headDim, HEADS: decodeHeadsPerGroup, KV_F16 },
+    constants: { HEAD_DIM: headDim, HEADS: decodeHeadsPerGroup, KV_F16, ...ringConstants },
   });
   const reduce = gpu.pipelines.get({ key: `attention_reduce_hd${headDim}`, code: reduceCode, constants: { HEAD_DIM: headDim } });
 
@@ -146,6 +166,11 @@ export function createAttention(gpu: Gpu, options: AttentionOptions): KernelOp<A
       }
       if (m * rowBytes > q.size || m * rowBytes > out.size) {
         throw new RangeError(`${label}: q or out is smaller than ${m} rows`);
+      }
+      // The first query's window start through the last query: each position must have its own row.
+      const span = Math.min(pos0 + m, keysSeen + m - 1);
+      if (ring > 0 && span > ring) {
+        throw new RangeError(`${label}: ${m} queries from position ${pos0} read ${span} positions, more than the ring's ${ring} rows`);
       }
       if (m === 1) {
         const keyStart = pos0 + 1 - Math.min(keysSeen, pos0 + 1);

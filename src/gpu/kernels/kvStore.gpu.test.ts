@@ -64,6 +64,53 @@ describe('kvStore', () => {
     expect(others.every((w) => w === SENTINEL)).toBe(true);
   });
 
+  // A sliding-window layer's ring: row r in row r % ringRows. Rows 40..44 of a 7-row ring are
+  // rows 5, 6, 0, 1, 2: the block wraps, and rows 3 and 4 keep their sentinel. The f32 variant
+  // (V of a ring layer with an f32 cache) copies the bits unchanged, NaN payloads included.
+  for (const f32 of [false, true]) {
+    test(`${f32 ? 'f32' : 'f16'} rows into a ring, wrapping past its last row`, async () => {
+      const gpu = await testGpu();
+      const [width, m, rowOffset, ringRows] = [24, 5, 40, 7];
+      const x = randomF32(m * width, rng(9), 3);
+      x[3] = NaN;
+      const rowWords = f32 ? width : width / 2;
+      const got = await withGpuErrors(gpu, async () => {
+        const xBuf = uploadF32(gpu, 'x', x);
+        const cache = uploadU32(gpu, 'cache', new Uint32Array(ringRows * rowWords).fill(SENTINEL));
+        const op = createKvStore(gpu, { x: xBuf, cache, width, f32, ringRows });
+        runOp(gpu, op, { m, rowOffset });
+        const words = await readU32(gpu, cache);
+        op.destroy();
+        xBuf.destroy();
+        cache.destroy();
+        return words;
+      });
+      const rowsWords = f32 ? new Uint32Array(x.buffer) : packF16(x);
+      const expected = new Uint32Array(ringRows * rowWords).fill(SENTINEL);
+      for (let r = 0; r < m; r++) expected.set(rowsWords.subarray(r * rowWords, (r + 1) * rowWords), ((rowOffset + r) % ringRows) * rowWords);
+      expect(got).toEqual(expected);
+    });
+  }
+
+  test('a ring needs all its rows and a block no longer than it', async () => {
+    const gpu = await testGpu();
+    await withGpuErrors(gpu, async () => {
+      const x = createStorage(gpu, 'x', 4 * 8 * 4);
+      const cache = createStorage(gpu, 'cache', 3 * 8 * 4);
+      expect(() => createKvStore(gpu, { x, cache, width: 8, ringRows: 0 })).toThrow(/ringRows/);
+      const f32 = createKvStore(gpu, { x, cache, width: 8, f32: true, ringRows: 3 });
+      // As f16 the 96 bytes would hold 6 rows: a ring of 6 fits, one of 7 does not.
+      const f16 = createKvStore(gpu, { x, cache, width: 8, ringRows: 7 });
+      const pass = gpu.device.createCommandEncoder().beginComputePass();
+      f32.encode(pass, { m: 3, rowOffset: 1000 });
+      expect(() => f32.encode(pass, { m: 4, rowOffset: 0 })).toThrow(/do not fit/);
+      expect(() => f16.encode(pass, { m: 1, rowOffset: 0 })).toThrow(/do not fit/);
+      pass.end();
+      [f32, f16].forEach((op) => op.destroy());
+      [x, cache].forEach((b) => b.destroy());
+    });
+  });
+
   test('refuses an odd width and rows past either buffer', async () => {
     const gpu = await testGpu();
     await withGpuErrors(gpu, async () => {

@@ -307,6 +307,72 @@ describe('rope', () => {
     });
   });
 
+  // A sliding-window layer's ring cache: output row r lands in row r % ringRows. Each variant
+  // writes its rows once into a plain buffer and once into a ring; the ring must hold the same
+  // words (the arithmetic is the same, only the row moves), the block wrapping from its last row
+  // to row 0, and the rows it does not reach keep their sentinel.
+  describe('into a ring of rows', () => {
+    const c = { mode: 'halves' as const, m: 5, nHeads: 2, headDim: 16, ropeDim: 16, theta: 10000, pos0: 40 };
+    const ringRows = 7;
+    // Rows 40..44 are rows 5, 6, 0, 1, 2 of the ring; rows 3 and 4 stay untouched.
+    const ringOf = (plain: Uint32Array, rowWords: number) => {
+      const ring = new Uint32Array(ringRows * rowWords).fill(0xdeadbeef);
+      for (let r = c.pos0; r < c.pos0 + c.m; r++) ring.set(plain.subarray(r * rowWords, (r + 1) * rowWords), (r % ringRows) * rowWords);
+      return ring;
+    };
+    for (const variant of ['f32', 'f16', 'f16 and V'] as const) {
+      test(`${variant} cache rows ${c.pos0}..${c.pos0 + c.m - 1} in a ring of ${ringRows}`, async () => {
+        const gpu = await testGpu();
+        const rowLen = c.nHeads * c.headDim;
+        const rowWords = variant === 'f32' ? rowLen : rowLen / 2;
+        const x = randomF32(c.m * rowLen, rng(71));
+        const v = randomF32(c.m * rowLen, rng(72));
+        const [plainK, ringK, plainV, ringV] = await withGpuErrors(gpu, async () => {
+          const xBuf = uploadF32(gpu, 'x', x);
+          const vBuf = uploadF32(gpu, 'v', v);
+          const buffer = (name: string, rows: number) => uploadU32(gpu, name, new Uint32Array(rows * rowWords).fill(0xdeadbeef));
+          const [plainK, plainV] = ['plainK', 'plainV'].map((name) => buffer(name, c.pos0 + c.m));
+          const [ringK, ringV] = ['ringK', 'ringV'].map((name) => buffer(name, ringRows));
+          const shape = { x: xBuf, nHeads: c.nHeads, headDim: c.headDim, theta: c.theta, mode: c.mode, outF16: variant !== 'f32' };
+          const withV = (cache: GPUBuffer) => (variant === 'f16 and V' ? { packV: { x: vBuf, cache } } : {});
+          const ops = [createRope(gpu, { ...shape, out: plainK, ...withV(plainV) }), createRope(gpu, { ...shape, out: ringK, ringRows, ...withV(ringV) })];
+          for (const op of ops) runOp(gpu, op, { m: c.m, pos0: c.pos0, outRowOffset: c.pos0 });
+          const result = await Promise.all([plainK, ringK, plainV, ringV].map((b) => readU32(gpu, b)));
+          ops.forEach((op) => op.destroy());
+          [xBuf, vBuf, plainK, plainV, ringK, ringV].forEach((b) => b.destroy());
+          return result;
+        });
+        expect(plainK.subarray(c.pos0 * rowWords).includes(0xdeadbeef)).toBe(false);
+        expect(ringK).toEqual(ringOf(plainK, rowWords));
+        if (variant === 'f16 and V') {
+          expect(plainV.subarray(c.pos0 * rowWords).includes(0xdeadbeef)).toBe(false);
+          expect(ringV).toEqual(ringOf(plainV, rowWords));
+        }
+      });
+    }
+
+    test('a ring needs its rows, a block no longer than it, and an output that is not the input', async () => {
+      const gpu = await testGpu();
+      await withGpuErrors(gpu, async () => {
+        const x = createStorage(gpu, 'x', 4 * 8 * 4);
+        const ring = createStorage(gpu, 'ring', 3 * 8 * 4);
+        const base = { x, nHeads: 1, headDim: 8, theta: 10000, mode: 'adjacent' as const };
+        expect(() => createRope(gpu, { ...base, out: x, ringRows: 3 })).toThrow(/ringRows/);
+        expect(() => createRope(gpu, { ...base, out: ring, ringRows: 0 })).toThrow(/ringRows/);
+        const fits = createRope(gpu, { ...base, out: ring, ringRows: 3 });
+        const tooFew = createRope(gpu, { ...base, out: ring, ringRows: 4 });
+        const pass = gpu.device.createCommandEncoder().beginComputePass();
+        // Any row offset: a position far past the ring's size lands in it.
+        fits.encode(pass, { m: 3, pos0: 1000, outRowOffset: 1000 });
+        expect(() => fits.encode(pass, { m: 4, pos0: 0, outRowOffset: 0 })).toThrow(/do not fit/);
+        expect(() => tooFew.encode(pass, { m: 1, pos0: 0, outRowOffset: 0 })).toThrow(/do not fit/);
+        pass.end();
+        [fits, tooFew].forEach((op) => op.destroy());
+        [x, ring].forEach((b) => b.destroy());
+      });
+    });
+  });
+
   test('an in-place rope refuses to move rows', async () => {
     const gpu = await testGpu();
     await withGpuErrors(gpu, async () => {

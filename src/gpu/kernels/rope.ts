@@ -26,6 +26,11 @@ export interface RopeOptions {
    * packed-f16 V cache `cache`, at the rows K goes to, in the same dispatch (as kvStore would).
    */
   packV?: { x: GPUBuffer; cache: GPUBuffer };
+  /**
+   * `out` (and packV's cache) is a ring of this many rows, a sliding-window layer's KV cache:
+   * output row r goes to row r % ringRows, so a block of rows may wrap around. Not in place.
+   */
+  ringRows?: number;
   nHeads: number;
   headDim: number;
   /** Rotate only the first ropeDim dims of each head and copy the rest; defaults to headDim. */
@@ -48,7 +53,7 @@ export interface RopeDyn {
   outRowOffset?: number;
 }
 
-const layout = { m: 'u32', pos0: 'u32', outRowOffset: 'u32', nHeads: 'u32', headDim: 'u32', ropeDim: 'u32' } as const;
+const layout = { m: 'u32', pos0: 'u32', outRowOffset: 'u32', nHeads: 'u32', headDim: 'u32', ropeDim: 'u32', ringRows: 'u32' } as const;
 
 export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
   const { x, out, nHeads, headDim, theta, mode } = options;
@@ -67,6 +72,10 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
   if (packV && !outF16) throw new RangeError(`rope: packing V needs the f16 output (outF16)`);
   // Binding a buffer that is written twice in one bind group is a validation error.
   if (packV && [x, out, packV.x].includes(packV.cache)) throw new RangeError(`rope: the V cache must be a buffer of its own`);
+  const { ringRows = 0 } = options;
+  if (options.ringRows !== undefined && (inPlace || !Number.isInteger(ringRows) || ringRows < 1)) {
+    throw new RangeError(`rope: ringRows ${options.ringRows} must be a positive integer, and the output not the input`);
+  }
   const variant = inPlace ? 'inplace' : packV ? 'f16_v' : outF16 ? 'f16' : 'copy';
   const label = `rope_${mode}_${variant}`;
   const pipeline = gpu.pipelines.get({
@@ -102,11 +111,14 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
       if (inPlace && outRowOffset !== 0) {
         throw new RangeError(`${label}: an in-place rope cannot move rows (outRowOffset ${outRowOffset})`);
       }
-      const fits = (input: GPUBuffer, output: GPUBuffer) => m * rowBytes <= input.size && (outRowOffset + m) * outRowBytes <= output.size;
+      // A ring's rows must all exist, and a block no longer than it writes each row once.
+      const outRows = ringRows > 0 ? (m <= ringRows ? ringRows : Infinity) : outRowOffset + m;
+      const fits = (input: GPUBuffer, output: GPUBuffer) => m * rowBytes <= input.size && outRows * outRowBytes <= output.size;
       if (!fits(x, out) || (packV && !fits(packV.x, packV.cache))) {
         throw new RangeError(`${label}: ${m} rows at row ${outRowOffset} do not fit the bound buffers`);
       }
-      params.write({ m, pos0, outRowOffset, nHeads, headDim, ropeDim });
+      // In a ring only the row's place in it matters, which also keeps the shader's indices small.
+      params.write({ m, pos0, outRowOffset: ringRows > 0 ? outRowOffset % ringRows : outRowOffset, nHeads, headDim, ropeDim, ringRows });
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
       dispatch1d(pass, Math.ceil((m * nHeads * headDim) / 2 / WORKGROUP));
