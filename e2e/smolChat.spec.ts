@@ -65,7 +65,7 @@ async function askAndStop(page: Page, widget: ReturnType<Page['getByRole']>, que
 test('the chat Space runs its huggingface.co model: system prompt, example, streamed reply, Escape, embed', async ({ page, context }) => {
   const asked = await huggingFaceFromTestHub(context);
   await page.goto(`/spaces/${SPACE}`);
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Smol Chat');
+  await expect(page.locator('.space-header').getByRole('heading', { level: 1 })).toHaveText('Smol Chat');
   const widget = page.getByRole('region', { name: 'Run in your browser' });
   await expect(widget.getByText(card.systemPrompt!.split('\n')[0])).toBeVisible();
   // The facts came from the stand-in's headers: a few MB of BF16, not SmolLM2's 270.

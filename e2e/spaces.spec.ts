@@ -28,7 +28,7 @@ test('/spaces lists the embedded Spaces; story-writer embeds and runs from an ex
 
   await grid.getByRole('link', { name: 'Story Writer', exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`/spaces/${STORY_WRITER}$`));
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Story Writer');
+  await expect(page.locator('.space-header').getByRole('heading', { level: 1 })).toHaveText('Story Writer');
   const about = page.getByRole('list', { name: 'About this Space' });
   await expect(about).toContainText('Completion Space');
   await expect(about.getByRole('link', { name: 'mit' })).toHaveAttribute('href', 'https://choosealicense.com/licenses/mit/');
@@ -70,7 +70,7 @@ test('/spaces lists the embedded Spaces; story-writer embeds and runs from an ex
 
 test('a chat Space names its model; a missing Space says so', async ({ page }) => {
   await page.goto('/spaces/pocket-hub/smol-chat');
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Smol Chat');
+  await expect(page.locator('.space-header').getByRole('heading', { level: 1 })).toHaveText('Smol Chat');
   const about = page.getByRole('list', { name: 'About this Space' });
   await expect(about).toContainText('Chat Space');
   await expect(about.getByRole('link', { name: 'HuggingFaceTB/SmolLM2-135M-Instruct' })).toHaveAttribute('href', '/HuggingFaceTB/SmolLM2-135M-Instruct');
