@@ -20,7 +20,7 @@ import type { ModelConfig } from '../config.ts';
 import { elementCount } from '../formats/dtype.ts';
 import { readTensorF32, type TensorInfo } from '../formats/source.ts';
 import { checkShapes, decodeTensor, llama3RopeFactors } from './decoderTensors.ts';
-import { MAX_BATCH, ringRows } from './slidingCache.ts';
+import { kvCacheRows, MAX_BATCH, ringRows } from './slidingCache.ts';
 import { bindingLimit, checkDeviceLimits, createWeightMatmul, VocabMatrix, type LogitsOp } from './vocabMatrix.ts';
 import { gpuWeightBytes, inFileOrder, uploadWeight, weightStorage, type WeightStorage } from './gpuWeights.ts';
 import type { LlamaLayerTensors, LlamaTensors } from './weights.ts';
@@ -369,6 +369,9 @@ export class LlamaModel {
       vocab: output ? [embedding, output] : [embedding],
       kvBytesPerToken: config.kvHeads * config.headDim * kvBytesPerValue(kvCache),
       contextLength: options.contextLength,
+      cacheRows: Math.max(
+        ...config.slidingLayers?.map((slides) => kvCacheRows(options.contextLength, slides ? config.slidingWindow : undefined, options.maxBatch)) ?? [options.contextLength],
+      ),
       tensorBytes: uploadBytes,
     });
     const ropeFactors = tensors.ropeFreqs ? await decodeTensor(tensors.ropeFreqs) : config.ropeScaling && llama3RopeFactors(config);

@@ -125,6 +125,14 @@ describe('checkDeviceLimits', () => {
     expect((error as PocketHubError).hint).toBe('Use a context of at most 2048 tokens.');
   });
 
+  test('counts a ring, not the context, when every layer slides', () => {
+    // 512 bytes per token: a 4096-token context needs 2 MiB a layer, a ring of 1087 rows 0.531 MiB.
+    expect(() => checkDeviceLimits(2 ** 20, needs({ contextLength: 4096, cacheRows: 1087 }))).not.toThrow();
+    expect(() => checkDeviceLimits(2 ** 19, needs({ contextLength: 4096, cacheRows: 1087 }))).toThrow(
+      /sliding-window KV cache of 1087 rows needs 0\.531 MiB per layer/,
+    );
+  });
+
   test('refuses a vocabulary whose single row is over the limit', () => {
     expect(() => checkDeviceLimits(900, needs({ tensors: [], kvBytesPerToken: 1, contextLength: 1 }))).toThrow(DeviceLimitError);
   });

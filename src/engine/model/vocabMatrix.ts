@@ -275,6 +275,11 @@ export interface BindingNeeds {
   /** Bytes of one layer's K (or V) cache per token of context. */
   kvBytesPerToken: number;
   contextLength: number;
+  /**
+   * Rows of the largest layer's cache: contextLength, or less when every layer slides and keeps
+   * a ring (slidingCache.ts). Defaults to contextLength.
+   */
+  cacheRows?: number;
   /** Bytes that gpuWeightBytes gives a tensor bound whole. */
   tensorBytes: (t: TensorInfo) => number;
 }
@@ -291,11 +296,14 @@ export function checkDeviceLimits(limit: number, needs: BindingNeeds): void {
     if (bytes > limit) throw new DeviceLimitError(`Tensor ${t.name} needs ${MiB(bytes)} in one buffer, but ${have}.`);
   }
   for (const t of needs.vocab) planVocabChunks(t.shape[0], vocabRowBytes(t), limit, `Tensor ${t.name}`);
-  const kvBytes = needs.contextLength * needs.kvBytesPerToken;
+  const rows = needs.cacheRows ?? needs.contextLength;
+  const kvBytes = rows * needs.kvBytesPerToken;
   if (kvBytes > limit) {
+    // A ring holds min(context, window + batch − 1) rows, so a context this short fits either way.
     const fits = Math.floor(limit / needs.kvBytesPerToken);
+    const cache = rows < needs.contextLength ? `A sliding-window KV cache of ${rows} rows` : `A KV cache of ${needs.contextLength} tokens`;
     throw new DeviceLimitError(
-      `A KV cache of ${needs.contextLength} tokens needs ${MiB(kvBytes)} per layer for its keys (and as much for its values), but ${have}.`,
+      `${cache} needs ${MiB(kvBytes)} per layer for its keys (and as much for its values), but ${have}.`,
       `Use a context of at most ${fits} tokens.`,
     );
   }
