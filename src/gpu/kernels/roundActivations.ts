@@ -12,7 +12,13 @@ const code = f16Bits + kernelSource;
 /** The type llama.cpp's CPU backend converts a matmul's f32 activations to before the dot product. */
 export type ActivationRounding = 'q8_0' | 'q8_1' | 'q8_K' | 'f16' | 'bf16';
 
-/** ggml-cpu's `vec_dot_type` for each weight type this engine loads (F32 weights keep f32 activations). */
+/**
+ * ggml-cpu's `vec_dot_type` for each weight type this engine loads (F32 weights keep f32 activations).
+ * The type alone decides the rounding, whichever kernel llama.cpp runs: on AVX2 the repacked
+ * Q4_0/Q4_K GEMM and GEMV quantize their input with ggml_quantize_mat_q8_0_4x8 / q8_K_4x8, which
+ * decode to the same values as quantize_row_q8_0 / q8_K (libggml-cpu-haswell, on roundingTestRows;
+ * the q8_K one may store a block with q and d both negated), and tinyBLAS takes quantize_row_q8_0's.
+ */
 const VEC_DOT_TYPE: Record<string, ActivationRounding | undefined> = {
   F32: undefined,
   F16: 'f16',
