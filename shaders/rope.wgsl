@@ -1,10 +1,12 @@
 // Rotary position embedding. One invocation per (token, head, pair j < headDim/2):
-// pairs j < ropeDim/2 are rotated by angle (pos0 + token) * invFreq[j]; in the out-of-place
-// entry point the remaining pairs copy dims (2j, 2j+1), which are exactly the dims past ropeDim.
-// Two entry points because an in-place call binds one buffer, and binding it twice with a
-// writable usage is a validation error. A third, main_f16, writes the rotated rows into a
-// packed-f16 KV cache instead of an f32 buffer, and main_f16_v does the same while also packing
-// the token block's V rows into the V cache, which saves the layer a kv_store dispatch.
+// pairs j < ropeDim/2 are rotated by angle (pos0 + token) * invFreq[j]; out of place, the
+// remaining pairs copy dims (2j, 2j+1), which are exactly the dims past ropeDim.
+// Q is rotated in place (main_inplace) and K out of place, into an f32 buffer (main) or a
+// packed-f16 KV cache (main_f16); main_f16_v also packs the token block's V rows into the V
+// cache, which saves the layer a kv_store dispatch. The in-place buffer has a binding of its
+// own, because binding one buffer twice with a writable usage is a validation error; that lets
+// the main_qk_* entry points do Q's work and K's in one dispatch, as Q and K share positions,
+// base, factors and mode and differ only in heads, source and destination.
 // f16FromF32 comes from f16_bits.wgsl, which rope.ts prepends to this file.
 
 // false: pairs (2j, 2j+1) as in GGUF / llama2.c; true: pairs (j, j + ropeDim/2) as in HF checkpoints.
@@ -27,6 +29,8 @@ struct Params {
   // The output is a ring of this many rows (a sliding-window layer's cache): row r is written to
   // row r % ringRows, so a block may wrap around. 0: no ring.
   ringRows: u32,
+  // Heads of the in-place buffer q. nHeads counts the heads of x and its output, 0 for main_inplace.
+  qHeads: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -40,29 +44,29 @@ struct Params {
 // V cache they are packed into, laid out as outF16.
 @group(0) @binding(5) var<storage, read> v: array<vec2u>;
 @group(0) @binding(6) var<storage, read_write> vCache: array<u32>;
+// Q, [m, qHeads, headDim], rotated where it lies.
+@group(0) @binding(7) var<storage, read_write> q: array<f32>;
 
 struct Pair {
-  // Element indices of the pair inside x's row layout; `outShift` moves them to out's row.
+  // Element indices of the pair inside its block's row layout.
   a: u32,
   b: u32,
-  outShift: u32,
   rotate: bool,
   cosSin: vec2f,
 }
 
-// Returns false for invocations past the end of the grid.
-fn locate(id: u32, pair: ptr<function, Pair>) -> bool {
+// Pair `id` of a block of m tokens of nHeads heads; false past the block's end.
+fn locate(id: u32, nHeads: u32, pair: ptr<function, Pair>) -> bool {
   let halfDim = params.headDim / 2u;
-  let perToken = params.nHeads * halfDim;
+  let perToken = nHeads * halfDim;
   if (id >= params.m * perToken) {
     return false;
   }
   let token = id / perToken;
   let head = (id % perToken) / halfDim;
   let j = id % halfDim;
-  let base = (token * params.nHeads + head) * params.headDim;
+  let base = (token * nHeads + head) * params.headDim;
   let halfRope = params.ropeDim / 2u;
-  (*pair).outShift = params.outRowOffset * params.nHeads * params.headDim;
   (*pair).rotate = j < halfRope;
   if ((*pair).rotate && HALVES) {
     (*pair).a = base + j;
@@ -112,10 +116,66 @@ fn invocation(wg: vec3u, groups: vec3u, lid: u32) -> u32 {
   return (wg.y * groups.x + wg.x) * WORKGROUP + lid;
 }
 
+// In a fused dispatch Q's pair invocations come first and K's work follows. Each main_qk_* pairs
+// rotateQ with one of K's writers, spelled out three times since WGSL cannot pass a function.
+fn qPairs() -> u32 {
+  return params.m * params.qHeads * (params.headDim / 2u);
+}
+
 @compute @workgroup_size(WORKGROUP)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  copyPair(invocation(wg, groups, lid));
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn main_inplace(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  rotateQ(invocation(wg, groups, lid));
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn main_f16(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  packWord(invocation(wg, groups, lid));
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn main_f16_v(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  packWords(invocation(wg, groups, lid));
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn main_qk_copy(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let id = invocation(wg, groups, lid);
+  if (id < qPairs()) {
+    rotateQ(id);
+  } else {
+    copyPair(id - qPairs());
+  }
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn main_qk_f16(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let id = invocation(wg, groups, lid);
+  if (id < qPairs()) {
+    rotateQ(id);
+  } else {
+    packWord(id - qPairs());
+  }
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn main_qk_f16_v(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let id = invocation(wg, groups, lid);
+  if (id < qPairs()) {
+    rotateQ(id);
+  } else {
+    packWords(id - qPairs());
+  }
+}
+
+// Pair `id` of x, rotated (or copied, past ropeDim) into out, outRowOffset rows further on.
+fn copyPair(id: u32) {
   var pair: Pair;
-  if (!locate(invocation(wg, groups, lid), &pair)) {
+  if (!locate(id, params.nHeads, &pair)) {
     return;
   }
   var ab = vec2f(x[pair.a], x[pair.b]);
@@ -123,40 +183,35 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u
     ab = rotated(ab.x, ab.y, pair.cosSin);
   }
   let rowLen = params.nHeads * params.headDim;
-  out[inRing(pair.a + pair.outShift, rowLen)] = ab.x;
-  out[inRing(pair.b + pair.outShift, rowLen)] = ab.y;
+  let shift = params.outRowOffset * rowLen;
+  out[inRing(pair.a + shift, rowLen)] = ab.x;
+  out[inRing(pair.b + shift, rowLen)] = ab.y;
 }
 
-// In place: `out` is also the input, rows are not shifted (the wrapper enforces outRowOffset 0),
-// and dims past ropeDim are already where they belong.
-@compute @workgroup_size(WORKGROUP)
-fn main_inplace(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+// Pair `id` of Q, rotated in place; dims past ropeDim are already where they belong.
+fn rotateQ(id: u32) {
   var pair: Pair;
-  if (!locate(invocation(wg, groups, lid), &pair) || !pair.rotate) {
+  if (!locate(id, params.qHeads, &pair) || !pair.rotate) {
     return;
   }
-  let ab = rotated(out[pair.a], out[pair.b], pair.cosSin);
-  out[pair.a] = ab.x;
-  out[pair.b] = ab.y;
+  let ab = rotated(q[pair.a], q[pair.b], pair.cosSin);
+  q[pair.a] = ab.x;
+  q[pair.b] = ab.y;
 }
 
 // Into a packed-f16 cache. One invocation per output word, i.e. per output elements (2i, 2i+1)
 // of a head, so no two invocations write the same word; with HALVES those two elements belong
-// to two different pairs. Each element is computed by the same expressions as in main, so the
-// stored halves are exactly main's f32 results rounded.
-@compute @workgroup_size(WORKGROUP)
-fn main_f16(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let id = invocation(wg, groups, lid);
+// to two different pairs. Each element is computed by the same expressions as in copyPair, so
+// the stored halves are exactly its f32 results rounded.
+fn packWord(id: u32) {
   if (id < cacheWords()) {
     outF16[cacheWord(id)] = ropedWord(id);
   }
 }
 
-// main_f16, and V's word `id` beside K's: V has K's row width, so the K grid covers it exactly and
+// packWord, and V's word `id` beside K's: V has K's row width, so the K grid covers it exactly and
 // both words land at the same index of their caches. The packing is kv_store.wgsl's, bit for bit.
-@compute @workgroup_size(WORKGROUP)
-fn main_f16_v(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let id = invocation(wg, groups, lid);
+fn packWords(id: u32) {
   if (id < cacheWords()) {
     let at = cacheWord(id);
     outF16[at] = ropedWord(id);

@@ -279,10 +279,11 @@ export class LlamaModel {
         const local = sliding && c.ropeThetaLocal !== undefined;
         const freqFactors = local ? undefined : globalFactors;
         const rope = { headDim: c.headDim, ropeDim: c.ropeDim, theta: local ? c.ropeThetaLocal! : c.ropeTheta, mode: ropeMode, ...(freqFactors ? { freqFactors } : {}) };
-        step(createRope(gpu, { x: q, out: q, nHeads: c.heads, ...rope }), (m, pos0) => ({ m, pos0 }));
         const f16Cache = kvF16 ? { outF16: true, packV: { x: v!, cache: vCache } } : {};
         const kRing = ring ? { ringRows: ring } : {};
-        step(createRope(gpu, { x: k!, out: kCache, nHeads: c.kvHeads, ...rope, ...f16Cache, ...kRing }), (m, pos0) => ({ m, pos0, outRowOffset: pos0 }));
+        // One dispatch rotates Q in place and writes K's cache rows (and, with an f16 cache, V's).
+        const qk = { x: k!, out: kCache, nHeads: c.kvHeads, q: { buffer: q, nHeads: c.heads } };
+        step(createRope(gpu, { ...qk, ...rope, ...f16Cache, ...kRing }), (m, pos0) => ({ m, pos0, outRowOffset: pos0 }));
       } else if (viaScratch) {
         step(store(k!, kCache, `k_cache.${i}`), (m, pos0) => ({ m, rowOffset: pos0 }));
       }

@@ -373,6 +373,115 @@ describe('rope', () => {
     });
   });
 
+  // Q and K in one dispatch (main_qk_*): Q must end as the in-place op leaves it and K's output
+  // (and the V cache) as the K-only op writes it, word for word, since every element goes through
+  // the same expressions. All but the third case end Q's invocations inside a workgroup
+  // (m · qHeads · headDim / 2 not a multiple of 64), whose remaining invocations then do K's work.
+  describe('Q and K in one dispatch', () => {
+    interface Fused extends Omit<Case, 'nHeads'> {
+      qHeads: number;
+      kvHeads: number;
+      cache: 'f32' | 'f16' | 'f16 and V';
+      ring?: number;
+      factors?: boolean;
+    }
+    const cases: Fused[] = [
+      { mode: 'adjacent', m: 5, qHeads: 4, kvHeads: 2, headDim: 16, ropeDim: 16, theta: 10000, pos0: 11, cache: 'f32' },
+      { mode: 'halves', m: 1, qHeads: 6, kvHeads: 2, headDim: 24, ropeDim: 8, theta: 1e6, pos0: 300, cache: 'f16', factors: true },
+      { mode: 'halves', m: 3, qHeads: 8, kvHeads: 2, headDim: 64, ropeDim: 64, theta: 1e6, pos0: 40, cache: 'f16 and V' },
+      // Rows 40..44 wrap in the ring of 7 (rows 5, 6, 0, 1, 2).
+      { mode: 'adjacent', m: 5, qHeads: 3, kvHeads: 1, headDim: 10, ropeDim: 6, theta: 500000, pos0: 40, cache: 'f16 and V', ring: 7, factors: true },
+      { mode: 'halves', m: 1, qHeads: 4, kvHeads: 4, headDim: 16, ropeDim: 16, theta: 10000, pos0: 45, cache: 'f32', ring: 7 },
+      { mode: 'adjacent', m: 2, qHeads: 2, kvHeads: 1, headDim: 8, ropeDim: 8, theta: 10000, pos0: 2, cache: 'f16', ring: 3 },
+    ];
+    const firstBad = (got: Uint32Array, expected: Uint32Array) => {
+      const i = got.findIndex((w, j) => w !== expected[j]);
+      return i < 0 ? '' : `word ${i}: 0x${got[i].toString(16)}, expected 0x${expected[i].toString(16)}`;
+    };
+    for (const c of cases) {
+      const name = `${c.mode}, ${c.cache} cache${c.ring ? ` in a ring of ${c.ring}` : ''}, m ${c.m}, ${c.qHeads}/${c.kvHeads} heads, ropeDim ${c.ropeDim}/${c.headDim}${c.factors ? ', with factors' : ''}`;
+      test(`equals the Q-only and K-only ops: ${name}`, async () => {
+        const gpu = await testGpu();
+        const qRowLen = c.qHeads * c.headDim;
+        const kRowLen = c.kvHeads * c.headDim;
+        const f16 = c.cache !== 'f32';
+        const withV = c.cache === 'f16 and V';
+        const random = rng(c.m * 13 + c.headDim + c.pos0);
+        // One row more than the block, which neither op may touch.
+        const qValues = randomF32((c.m + 1) * qRowLen, random);
+        const kValues = randomF32(c.m * kRowLen, random);
+        const vValues = randomF32(c.m * kRowLen, random);
+        const cacheWords = ((c.ring ?? c.pos0 + c.m + 1) * kRowLen) / (f16 ? 2 : 1);
+        const sentinel = 0xdeadbeef;
+        const freqFactors = c.factors ? llama3Factors(c.ropeDim / 2) : undefined;
+        const [qAlone, qFused, ...caches] = await withGpuErrors(gpu, async () => {
+          const kBuf = uploadF32(gpu, 'k', kValues);
+          const vBuf = uploadF32(gpu, 'v', vValues);
+          const [qAlone, qFused] = ['qAlone', 'qFused'].map((label) => uploadF32(gpu, label, qValues));
+          const [kAlone, kFused, vAlone, vFused] = ['kAlone', 'kFused', 'vAlone', 'vFused'].map((label) =>
+            uploadU32(gpu, label, new Uint32Array(cacheWords).fill(sentinel)),
+          );
+          const shape = { headDim: c.headDim, ropeDim: c.ropeDim, theta: c.theta, mode: c.mode, freqFactors };
+          const kShape = { ...shape, x: kBuf, nHeads: c.kvHeads, outF16: f16, ...(c.ring ? { ringRows: c.ring } : {}) };
+          const packV = (cache: GPUBuffer) => (withV ? { packV: { x: vBuf, cache } } : {});
+          const ops = [
+            createRope(gpu, { ...shape, x: qAlone, out: qAlone, nHeads: c.qHeads }),
+            createRope(gpu, { ...kShape, out: kAlone, ...packV(vAlone) }),
+            createRope(gpu, { ...kShape, out: kFused, ...packV(vFused), q: { buffer: qFused, nHeads: c.qHeads } }),
+          ];
+          expect(ops[2].label).toBe(`rope_${c.mode}_qk_${withV ? 'f16_v' : f16 ? 'f16' : 'copy'}`);
+          // Q stays in its rows; K goes to the cache rows of its positions.
+          ops.forEach((op, i) => runOp(gpu, op, { m: c.m, pos0: c.pos0, outRowOffset: i === 0 ? 0 : c.pos0 }));
+          const buffers = [qAlone, qFused, kAlone, kFused, vAlone, vFused];
+          const result = await Promise.all(buffers.map((b) => readU32(gpu, b)));
+          ops.forEach((op) => op.destroy());
+          [kBuf, vBuf, ...buffers].forEach((b) => b.destroy());
+          return result;
+        });
+        const [kAlone, kFused, vAlone, vFused] = caches;
+        // The separate ops did their work (their values are checked against the reference above):
+        // Q's block turned, and K's block filled its rows of the cache.
+        const qInput = new Uint32Array(qValues.buffer);
+        expect(firstBad(qAlone.subarray(0, c.m * qRowLen), qInput.subarray(0, c.m * qRowLen))).not.toBe('');
+        expect(kAlone.filter((w) => w !== sentinel).length).toBe((c.m * kRowLen) / (f16 ? 2 : 1));
+        expect(firstBad(qFused, qAlone)).toBe('');
+        expect(firstBad(kFused, kAlone)).toBe('');
+        if (withV) {
+          expect(vAlone.filter((w) => w !== sentinel).length).toBe((c.m * kRowLen) / 2);
+          expect(firstBad(vFused, vAlone)).toBe('');
+        }
+      });
+    }
+
+    test('a fused Q needs heads, a buffer of its own, an out-of-place K, and room for its rows', async () => {
+      const gpu = await testGpu();
+      await withGpuErrors(gpu, async () => {
+        const k = createStorage(gpu, 'k', 2 * 8 * 4);
+        const v = createStorage(gpu, 'v', 2 * 8 * 4);
+        const kCache = createStorage(gpu, 'kCache', 2 * 8 * 2);
+        const vCache = createStorage(gpu, 'vCache', 2 * 8 * 2);
+        // Two rows of Q's two heads, and a buffer one row short of that.
+        const q = createStorage(gpu, 'q', 2 * 16 * 4);
+        const shortQ = createStorage(gpu, 'shortQ', 16 * 4);
+        const base = { x: k, out: kCache, nHeads: 1, headDim: 8, theta: 10000, mode: 'halves' as const, outF16: true, packV: { x: v, cache: vCache } };
+        expect(() => createRope(gpu, { ...base, q: { buffer: q, nHeads: 0 } })).toThrow(/heads/);
+        expect(() => createRope(gpu, { ...base, q: { buffer: q, nHeads: 1.5 } })).toThrow(/heads/);
+        expect(() => createRope(gpu, { x: q, out: q, nHeads: 2, headDim: 8, theta: 10000, mode: 'halves', q: { buffer: k, nHeads: 1 } })).toThrow(/out-of-place/);
+        for (const own of [k, kCache, v, vCache]) expect(() => createRope(gpu, { ...base, q: { buffer: own, nHeads: 2 } })).toThrow(/own/);
+        const fits = createRope(gpu, { ...base, q: { buffer: q, nHeads: 2 } });
+        const short = createRope(gpu, { ...base, q: { buffer: shortQ, nHeads: 2 } });
+        const encoder = gpu.device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        expect(() => short.encode(pass, { m: 2, pos0: 0, outRowOffset: 0 })).toThrow(/do not fit/);
+        fits.encode(pass, { m: 2, pos0: 0, outRowOffset: 0 });
+        pass.end();
+        gpu.device.queue.submit([encoder.finish()]);
+        [fits, short].forEach((op) => op.destroy());
+        [k, v, kCache, vCache, q, shortQ].forEach((b) => b.destroy());
+      });
+    });
+  });
+
   test('an in-place rope refuses to move rows', async () => {
     const gpu = await testGpu();
     await withGpuErrors(gpu, async () => {

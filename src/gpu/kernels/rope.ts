@@ -31,6 +31,12 @@ export interface RopeOptions {
    * output row r goes to row r % ringRows, so a block of rows may wrap around. Not in place.
    */
   ringRows?: number;
+  /**
+   * Also rotate Q ([m, nHeads, headDim] f32, a buffer of its own) in place, in the same dispatch:
+   * with the same positions, base, factors and mode, as an in-place rope of it would, bit for bit.
+   * Not with an in-place rope.
+   */
+  q?: { buffer: GPUBuffer; nHeads: number };
   nHeads: number;
   headDim: number;
   /** Rotate only the first ropeDim dims of each head and copy the rest; defaults to headDim. */
@@ -53,7 +59,7 @@ export interface RopeDyn {
   outRowOffset?: number;
 }
 
-const layout = { m: 'u32', pos0: 'u32', outRowOffset: 'u32', nHeads: 'u32', headDim: 'u32', ropeDim: 'u32', ringRows: 'u32' } as const;
+const layout = { m: 'u32', pos0: 'u32', outRowOffset: 'u32', nHeads: 'u32', headDim: 'u32', ropeDim: 'u32', ringRows: 'u32', qHeads: 'u32' } as const;
 
 export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
   const { x, out, nHeads, headDim, theta, mode } = options;
@@ -76,7 +82,12 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
   if (options.ringRows !== undefined && (inPlace || !Number.isInteger(ringRows) || ringRows < 1)) {
     throw new RangeError(`rope: ringRows ${options.ringRows} must be a positive integer, and the output not the input`);
   }
-  const variant = inPlace ? 'inplace' : packV ? 'f16_v' : outF16 ? 'f16' : 'copy';
+  const { q } = options;
+  if (q && inPlace) throw new RangeError(`rope: a fused Q needs an out-of-place K`);
+  if (q && (!Number.isInteger(q.nHeads) || q.nHeads < 1)) throw new RangeError(`rope: a fused Q needs a positive whole number of heads, got ${q.nHeads}`);
+  if (q && [x, out, packV?.x, packV?.cache].includes(q.buffer)) throw new RangeError(`rope: Q must be a buffer of its own`);
+  const kVariant = packV ? 'f16_v' : outF16 ? 'f16' : 'copy';
+  const variant = inPlace ? 'inplace' : q ? `qk_${kVariant}` : kVariant;
   const label = `rope_${mode}_${variant}`;
   const pipeline = gpu.pipelines.get({
     key: label,
@@ -97,13 +108,18 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
   const entries: GPUBindGroupEntry[] = [
     { binding: 0, resource: { buffer: params.buffer } },
     { binding: 1, resource: { buffer: invFreqBuffer } },
-    { binding: outF16 ? 4 : 3, resource: { buffer: out } },
   ];
-  if (!inPlace) entries.push({ binding: 2, resource: { buffer: x } });
+  // What is rotated in place (Q: the in-place op's buffer, or the fused op's) has a binding of its own.
+  const qBuffer = inPlace ? x : q?.buffer;
+  if (qBuffer) entries.push({ binding: 7, resource: { buffer: qBuffer } });
+  if (!inPlace) entries.push({ binding: 2, resource: { buffer: x } }, { binding: outF16 ? 4 : 3, resource: { buffer: out } });
   if (packV) entries.push({ binding: 5, resource: { buffer: packV.x } }, { binding: 6, resource: { buffer: packV.cache } });
   const bindGroup = gpu.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
   const rowBytes = nHeads * headDim * 4;
   const outRowBytes = nHeads * headDim * (outF16 ? 2 : 4);
+  // The in-place buffer's heads go to Q's side of the grid, and there is no K.
+  const qHeads = inPlace ? nHeads : (q?.nHeads ?? 0);
+  const kHeads = inPlace ? 0 : nHeads;
 
   return {
     label,
@@ -114,14 +130,15 @@ export function createRope(gpu: Gpu, options: RopeOptions): KernelOp<RopeDyn> {
       // A ring's rows must all exist, and a block no longer than it writes each row once.
       const outRows = ringRows > 0 ? (m <= ringRows ? ringRows : Infinity) : outRowOffset + m;
       const fits = (input: GPUBuffer, output: GPUBuffer) => m * rowBytes <= input.size && outRows * outRowBytes <= output.size;
-      if (!fits(x, out) || (packV && !fits(packV.x, packV.cache))) {
+      if (!fits(x, out) || (packV && !fits(packV.x, packV.cache)) || (q && m * q.nHeads * headDim * 4 > q.buffer.size)) {
         throw new RangeError(`${label}: ${m} rows at row ${outRowOffset} do not fit the bound buffers`);
       }
       // In a ring only the row's place in it matters, which also keeps the shader's indices small.
-      params.write({ m, pos0, outRowOffset: ringRows > 0 ? outRowOffset % ringRows : outRowOffset, nHeads, headDim, ropeDim, ringRows });
+      params.write({ m, pos0, outRowOffset: ringRows > 0 ? outRowOffset % ringRows : outRowOffset, nHeads: kHeads, headDim, ropeDim, ringRows, qHeads });
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
-      dispatch1d(pass, Math.ceil((m * nHeads * headDim) / 2 / WORKGROUP));
+      // One invocation per pair of Q, then one per pair (f32) or word (f16) of K, both headDim / 2 a head.
+      dispatch1d(pass, Math.ceil((m * (qHeads + kHeads) * headDim) / 2 / WORKGROUP));
     },
     destroy() {
       params.destroy();
