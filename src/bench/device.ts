@@ -1,4 +1,4 @@
-import type { Gpu } from '../gpu/device.ts';
+import { describeAdapter, isSoftwareAdapter, type Gpu } from '../gpu/device.ts';
 import { PipelineCache } from '../gpu/pipelines.ts';
 import { WebGPUUnavailableError } from '../protocol/errors.ts';
 import type { AdapterFacts } from './types.ts';
@@ -13,9 +13,6 @@ const LIMITS: (keyof GPUSupportedLimits)[] = [
   'maxComputeWorkgroupSizeX',
   'maxComputeWorkgroupsPerDimension',
 ];
-
-/** Adapter descriptions of CPU implementations of WebGPU. */
-const SOFTWARE = /swiftshader|llvmpipe|lavapipe|software|cpu/i;
 
 /**
  * The device of createGpu (with `shader-f16` where the adapter has it, so 16-bit weights take the
@@ -32,8 +29,8 @@ export async function benchGpu(entry: GPU | undefined): Promise<{ gpu: Gpu; fact
   const requiredFeatures = (['timestamp-query', 'shader-f16'] as const).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info;
-  const name = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
-  const software = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean })?.isFallbackAdapter === true || SOFTWARE.test(name);
+  const name = describeAdapter(info);
+  const software = isSoftwareAdapter(info);
   const gpu: Gpu = { device, pipelines: new PipelineCache(device), adapterName: name, lost: device.lost };
   const userAgent = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent;
   return { gpu, facts: { name, software, features: [...device.features].sort(), timestamps, userAgent } };

@@ -1,4 +1,5 @@
 import { WebGPUUnavailableError } from '../protocol/errors.ts';
+import { isSoftwareAdapter } from '../gpu/device.ts';
 import { paceDawnEvents } from './dawnEvents.ts';
 import { describeMissingVulkan, findVulkanIcd, softwareVulkanIcd } from './vulkan.ts';
 
@@ -18,24 +19,25 @@ export async function dawnGpu(): Promise<GPU> {
   const icd = findVulkanIcd();
   if (icd) process.env.VK_ICD_FILENAMES = icd;
   let gpu = webgpu.create([]);
-  if (usable(await gpu.requestAdapter())) return gpu;
+  if (await opens(gpu)) return gpu;
   // The loader reads VK_ICD_FILENAMES whenever an instance is created, so a second Dawn
   // instance sees the software driver.
   const software = softwareVulkanIcd();
   if (!icd && software) {
     process.env.VK_ICD_FILENAMES = software;
     gpu = webgpu.create([]);
-    if (usable(await gpu.requestAdapter())) return gpu;
+    if (await opens(gpu)) return gpu;
   }
   throw new WebGPUUnavailableError('Dawn found no WebGPU adapter.', describeMissingVulkan());
 }
 
 /**
- * Whether Dawn gave an adapter. A software one (the CPU is the GPU) gets its event polling
- * paced, so the poll loop does not take the cores the driver computes on; a real GPU keeps
- * Dawn's own loop, whose latency a short decode step would feel.
+ * Whether the instance finds an adapter, and, when it is a software one (the CPU is the GPU),
+ * paces Dawn's event polling so the poll loop does not take the cores the driver computes on.
+ * A real GPU keeps Dawn's own loop, whose latency a short decode step would feel.
  */
-function usable(adapter: GPUAdapter | null): boolean {
-  if (adapter?.info.isFallbackAdapter) paceDawnEvents();
+async function opens(gpu: GPU): Promise<boolean> {
+  const adapter = await gpu.requestAdapter();
+  if (adapter && isSoftwareAdapter(adapter.info)) paceDawnEvents();
   return adapter !== null;
 }

@@ -30,13 +30,17 @@ export function paceDawnEvents(): void {
   g[PACED] = true;
   const immediate: Immediate = g.setImmediate;
   const nativeSource = Function.prototype.toString;
-  /** When the running chain of polls began; undefined when none is running. */
+  /**
+   * When the running chain of polls began; undefined when none is running. Shared by every Dawn
+   * instance: two polling at once may restart each other's spin, which costs only a little CPU.
+   */
   let chainStart: number | undefined;
   let rescheduled = false;
 
   const paced = function (this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]) {
-    // Dawn's poll is the only caller that passes a bare native function; anything else
-    // (a library's own setImmediate use) keeps the exact behaviour.
+    // Dawn's poll is a native function passed alone. A bound function passed alone looks the
+    // same; it too spins at once, and is paced only when it keeps rescheduling itself past
+    // SPIN_MS, as a poll loop does. Every other call keeps the exact behaviour.
     if (args.length > 0 || typeof callback !== 'function' || !nativeSource.call(callback).includes('[native code]')) {
       return immediate(callback, ...args);
     }
@@ -50,6 +54,7 @@ export function paceDawnEvents(): void {
       // did not, the wait is over and the next wait spins again.
       if (!rescheduled) chainStart = undefined;
     };
+    // A paced poll's handle is a Timeout: clearImmediate cannot cancel it (Dawn never cancels).
     return now - chainStart < SPIN_MS ? immediate(poll) : (setTimeout(poll, 0) as unknown as NodeJS.Immediate);
   };
   g.setImmediate = Object.assign(paced, { __promisify__: immediate.__promisify__ }) as Immediate;

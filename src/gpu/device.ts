@@ -33,9 +33,20 @@ export async function createGpu(gpu: GPU | undefined = globalThis.navigator?.gpu
   // With shader-f16, matmuls over 16-bit weights run in f16 (kernels/matmulF16.ts); without it they stay f32.
   const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-  const info = adapter.info;
-  const adapterName = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
-  return { device, pipelines: new PipelineCache(device), adapterName, lost: device.lost };
+  return { device, pipelines: new PipelineCache(device), adapterName: describeAdapter(adapter.info), lost: device.lost };
+}
+
+/** The adapter as its vendor names it: vendor, architecture, device and description. */
+export function describeAdapter(info: GPUAdapterInfo | undefined): string {
+  return [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
+}
+
+/** Adapter descriptions of CPU implementations of WebGPU, for runtimes that do not set isFallbackAdapter. */
+const SOFTWARE = /swiftshader|llvmpipe|lavapipe|software|cpu/i;
+
+/** Whether the adapter is a CPU implementation of WebGPU (SwiftShader, lavapipe), not a GPU. */
+export function isSoftwareAdapter(info: GPUAdapterInfo | undefined): boolean {
+  return (info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined)?.isFallbackAdapter === true || SOFTWARE.test(describeAdapter(info));
 }
 
 export function deviceLostError(info: GPUDeviceLostInfo): PocketHubError {
