@@ -1,10 +1,10 @@
-// Packs f32 rows into a packed-f16 KV cache: one invocation per cache word, which holds the
+// Packs f32 rows into a packed-f16 KV cache: one invocation per packed word, which holds the
 // elements (2i, 2i+1) of the flattened rows, the even one in the low 16 bits (the order of
 // pack2x16float/unpack2x16float). Rows are contiguous on both sides, so a block of m rows is
 // one run of words starting at the first destination row's first word. The rounding is
 // f16FromF32 from f16_bits.wgsl, which kvStore.ts prepends to this file. Models with RoPE pack
-// V in rope.wgsl's main_f16_v instead; this kernel serves K and V of models without RoPE.
-// With F32 the cache holds f32 and the rows are copied as they are: the V rows of a layer whose
+// V in rope.wgsl's main_qk_f16_v instead; this kernel serves K and V of models without RoPE.
+// With F32 the cache holds f32 and each invocation copies the two elements as they are: the V rows of a layer whose
 // f32 cache is a ring, which its matmul cannot write into since a block may wrap around.
 
 override F32: bool = false;

@@ -1,12 +1,13 @@
 // Rotary position embedding. One invocation per (token, head, pair j < headDim/2):
 // pairs j < ropeDim/2 are rotated by angle (pos0 + token) * invFreq[j]; out of place, the
 // remaining pairs copy dims (2j, 2j+1), which are exactly the dims past ropeDim.
-// Q is rotated in place (main_inplace) and K out of place, into an f32 buffer (main) or a
-// packed-f16 KV cache (main_f16); main_f16_v also packs the token block's V rows into the V
-// cache, which saves the layer a kv_store dispatch. The in-place buffer has a binding of its
-// own, because binding one buffer twice with a writable usage is a validation error; that lets
-// the main_qk_* entry points do Q's work and K's in one dispatch, as Q and K share positions,
-// base, factors and mode and differ only in heads, source and destination.
+// The engine runs the main_qk_* entry points: Q rotated in place, and K out of place into an
+// f32 buffer or a packed-f16 KV cache (with the token block's V rows packed beside it), in one
+// dispatch, as Q and K share positions, base, factors and mode and differ only in heads, source
+// and destination. The in-place buffer has a binding of its own, because binding one buffer twice
+// with a writable usage is a validation error. The one-sided entry points (main_inplace for Q;
+// main, main_f16 and main_f16_v for K) are what rope.gpu.test.ts checks against the float64 and
+// f16 references, and the fused ones are checked against them word for word.
 // f16FromF32 comes from f16_bits.wgsl, which rope.ts prepends to this file.
 
 // false: pairs (2j, 2j+1) as in GGUF / llama2.c; true: pairs (j, j + ropeDim/2) as in HF checkpoints.

@@ -4,6 +4,12 @@ import { f16RoundingSweep, packF16, ropeRef, type RopeMode } from '../../../test
 import { createStorage, readF32, readU32, uploadF32, uploadU32 } from '../buffers.ts';
 import { createRope } from './rope.ts';
 
+/** '' when the words are equal, else the first that differs, for the assertion's message. */
+function firstBad(got: Uint32Array, expected: Uint32Array): string {
+  const i = got.findIndex((w, j) => w !== expected[j]);
+  return i < 0 ? '' : `word ${i}: 0x${got[i].toString(16)}, expected 0x${expected[i].toString(16)}`;
+}
+
 // Inputs lie in [-1, 1] and the angle is the same f32 number on both sides (the reference
 // forms it in f32 like the kernel), so what remains is the kernel's ~1 ulp cos/sin polynomial,
 // its range reduction and two rounded products: measured max |diff| 1.3e-7 in both Chromium
@@ -233,10 +239,6 @@ describe('rope', () => {
       const blockWords = (m * rowLen) / 2;
       // Unwritten words hold the sentinel in all three caches, so comparing whole buffers also
       // checks that nothing outside rows outRowOffset .. outRowOffset+m-1 was touched.
-      const firstBad = (got: Uint32Array, expected: Uint32Array) => {
-        const i = got.findIndex((w, j) => w !== expected[j]);
-        return i < 0 ? '' : `word ${i}: 0x${got[i].toString(16)}, expected 0x${expected[i].toString(16)}`;
-      };
       expect(kAlone.subarray(words0, words0 + blockWords).includes(sentinel)).toBe(false);
       expect(firstBad(kWords, kAlone)).toBe('');
       const expectedV = new Uint32Array(cacheWords).fill(sentinel);
@@ -394,10 +396,6 @@ describe('rope', () => {
       { mode: 'halves', m: 1, qHeads: 4, kvHeads: 4, headDim: 16, ropeDim: 16, theta: 10000, pos0: 45, cache: 'f32', ring: 7 },
       { mode: 'adjacent', m: 2, qHeads: 2, kvHeads: 1, headDim: 8, ropeDim: 8, theta: 10000, pos0: 2, cache: 'f16', ring: 3 },
     ];
-    const firstBad = (got: Uint32Array, expected: Uint32Array) => {
-      const i = got.findIndex((w, j) => w !== expected[j]);
-      return i < 0 ? '' : `word ${i}: 0x${got[i].toString(16)}, expected 0x${expected[i].toString(16)}`;
-    };
     for (const c of cases) {
       const name = `${c.mode}, ${c.cache} cache${c.ring ? ` in a ring of ${c.ring}` : ''}, m ${c.m}, ${c.qHeads}/${c.kvHeads} heads, ropeDim ${c.ropeDim}/${c.headDim}${c.factors ? ', with factors' : ''}`;
       test(`equals the Q-only and K-only ops: ${name}`, async () => {
