@@ -25,6 +25,8 @@ export interface Agreement {
   meanTv: number;
   /** The largest ln(p(their choice) / p(our choice)) under their distribution where the choices differ; 0 when they never do. */
   widestMiss: number;
+  /** Total variation at each position. */
+  tvs: number[];
   summary: string;
 }
 
@@ -55,11 +57,13 @@ export function agreement(ours: Float64Array[], theirs: Float64Array[]): Agreeme
   let worstAt = 0;
   let sumTv = 0;
   let widestMiss = 0;
+  const tvs: number[] = [];
   ours.forEach((p, i) => {
     const q = theirs[i];
     let tv = 0;
     for (let id = 0; id < p.length; id++) tv += Math.abs(p[id] - q[id]);
     tv /= 2;
+    tvs.push(tv);
     sumTv += tv;
     if (tv > maxTv) [maxTv, worstAt] = [tv, i];
     const [a, b] = [argmaxOf(p), argmaxOf(q)];
@@ -71,7 +75,7 @@ export function agreement(ours: Float64Array[], theirs: Float64Array[]): Agreeme
   const n = ours.length;
   const where = missed.length ? `, top-1 differs at positions ${missed.slice(0, 12).join(' ')}${missed.length > 12 ? ' …' : ''}, widest miss ${widestMiss.toFixed(2)}` : '';
   const summary = `top-1 ${n - missed.length}/${n}, TV ${maxTv.toExponential(2)} at worst (position ${worstAt}), ${(sumTv / n).toExponential(2)} on average${where}`;
-  return { top1: (n - missed.length) / n, maxTv, meanTv: sumTv / n, widestMiss, summary };
+  return { top1: (n - missed.length) / n, maxTv, meanTv: sumTv / n, widestMiss, tvs, summary };
 }
 
 export function expectWithin(a: Agreement, b: Bounds, against: string): void {
