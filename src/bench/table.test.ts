@@ -108,6 +108,13 @@ describe('bench tables', () => {
     expect(md).toContain('| SmolLM2-135M | F16 | 2 | 64.0 | 1.50 | 2000 | 2.50 | 60% | 3.00 MiB | — | 31.0 | 2.00 | 0.250 | 2560 / 400 |');
   });
 
+  test('a shape note the rows share is printed once, and what a type adds on a line of its own', () => {
+    const q4: E2eCase = { ...e2e, type: 'Q4_K', shapeNote: '2 of 30 layers; Q5_0 in the matrices with rows of 576' };
+    const md = formatResult(result({ e2e: [e2e, { ...e2e, type: 'Q8_0' }, q4] }));
+    const notes = md.split('\n').filter((l) => l.startsWith('- SmolLM2-135M'));
+    expect(notes).toEqual(['- SmolLM2-135M: 2 of 30 layers', '- SmolLM2-135M Q4_K: Q5_0 in the matrices with rows of 576']);
+  });
+
   test('targets compare against the faster peer and the thresholds', () => {
     // The faster peer is the one with the smaller speedup; a skipped peer is left out.
     expect(gemmOverFasterPeer(result())).toBe(4);

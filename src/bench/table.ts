@@ -192,7 +192,7 @@ export function formatResult(result: BenchResult): string {
       ),
       '',
     );
-    for (const note of new Set(result.e2e.map((e) => `${e.model}: ${e.shapeNote}`))) lines.push(`- ${note}`);
+    lines.push(...shapeNoteLines(result.e2e));
     lines.push('');
   }
 
@@ -238,4 +238,23 @@ export function resultFileName(result: BenchResult): string {
   const kernels = result.gemv.length + result.gemm.length > 0;
   const part = kernels && !result.e2e.length ? '-kernels' : !kernels && result.e2e.length ? '-e2e' : '';
   return `${result.date.slice(0, 10)}-${result.runtime}-${adapter}${part}.json`;
+}
+
+/**
+ * One line per model with the note its rows share, then what a type adds to it (a K-quant's
+ * fallback types), so the shared part is not repeated.
+ */
+function shapeNoteLines(rows: { model: string; type: string; shapeNote: string }[]): string[] {
+  const lines = new Set<string>();
+  for (const model of new Set(rows.map((r) => r.model))) {
+    const own = rows.filter((r) => r.model === model);
+    const shared = own.map((r) => r.shapeNote).reduce((a, b) => (b.length < a.length ? b : a));
+    lines.add(`- ${model}: ${shared}`);
+    for (const r of own) {
+      if (r.shapeNote === shared) continue;
+      const extra = r.shapeNote.startsWith(`${shared}; `) ? r.shapeNote.slice(shared.length + 2) : r.shapeNote;
+      lines.add(`- ${model} ${r.type}: ${extra}`);
+    }
+  }
+  return [...lines];
 }
