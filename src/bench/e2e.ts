@@ -1,7 +1,7 @@
 import type { Gpu } from '../gpu/device.ts';
 import type { ModelConfig } from '../engine/config.ts';
 import type { ByteSource } from '../engine/formats/source.ts';
-import { LlamaModel } from '../engine/model/llama.ts';
+import { kvBytesPerValue, kvCacheType, LlamaModel } from '../engine/model/llama.ts';
 import { gpuWeightBytes } from '../engine/model/gpuWeights.ts';
 import { llamaTensors, type LlamaTensors } from '../engine/model/weights.ts';
 import { openModel } from '../engine/open.ts';
@@ -32,7 +32,7 @@ function jsHeapBytes(): number | undefined {
 
 /**
  * Bytes one decode step at `position` reads: every weight of every layer, the output norm and
- * LM head, one embedding row, and the f32 KV cache up to the position. Activations (a few KiB)
+ * LM head, one embedding row, and the KV cache up to the position. Activations (a few KiB)
  * are left out. Weight bytes are what the engine keeps on the GPU (gpuWeightBytes), so the bound
  * follows the engine when it stops widening weights to f32.
  */
@@ -40,8 +40,21 @@ export function decodeBytesPerToken(config: ModelConfig, tensors: LlamaTensors, 
   const layers = tensors.layers.reduce((sum, l) => sum + Object.values(l).reduce((s, t) => s + gpuWeightBytes(t), 0), 0);
   const head = gpuWeightBytes(tensors.output ?? tensors.embedding);
   const embeddingRow = gpuWeightBytes(tensors.embedding) / config.vocabSize;
-  const kv = config.layers * 2 * position * config.kvHeads * config.headDim * 4;
-  return layers + gpuWeightBytes(tensors.outputNorm) + head + embeddingRow + kv;
+  return layers + gpuWeightBytes(tensors.outputNorm) + head + embeddingRow + kvBytesRead(config, position);
+}
+
+/**
+ * K and V bytes a decode step at `position` reads, as the engine stores them by default (f16
+ * where the head size allows, kvCacheType): every cached position in a full layer, the
+ * window's in a sliding one.
+ */
+export function kvBytesRead(config: ModelConfig, position: number): number {
+  const perPosition = 2 * config.kvHeads * config.headDim * kvBytesPerValue(kvCacheType(config.headDim));
+  let positions = 0;
+  for (let i = 0; i < config.layers; i++) {
+    positions += config.slidingLayers?.[i] ? Math.min(position, config.slidingWindow!) : position;
+  }
+  return positions * perPosition;
 }
 
 /**
