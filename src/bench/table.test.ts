@@ -105,7 +105,7 @@ describe('bench tables', () => {
   test('the end-to-end row has the bound, per-token costs and the llama.cpp point', () => {
     const md = formatResult(result());
     expect(md).toContain('16 decoded tokens');
-    expect(md).toContain('| SmolLM2-135M | F16 | 2 | 64.0 | 1.50 | 2000 | 2.50 | 60% | 3.00 MiB | — | 31.0 | 2.00 | 0.250 | 2560 / 400 |');
+    expect(md).toContain('| SmolLM2-135M | F16 | 2 | 64.0 | 1.50 | 2000 | 900 | 2.50 | 60% | 3.00 MiB | — | 31.0 | 2.00 | 0.250 | 2560 / 400 |');
   });
 
   test('a shape note the rows share is printed once, and what a type adds on a line of its own', () => {

@@ -170,7 +170,7 @@ export function formatResult(result: BenchResult): string {
     lines.push(`End to end (random weights, ${result.e2e[0].promptTokens}-token prompt, ${result.e2e[0].decodeTokens} decoded tokens)`, '');
     lines.push(
       ...table(
-        ['model', 'type', 'layers', 'prefill tok/s', 'decode tok/s', 'TTFT ms', 'bound tok/s', 'share of bound', 'GPU', 'JS heap', 'dispatches / tok', 'submits / tok', 'encode ms / tok', 'llama.cpp CPU prefill / decode tok/s', 'wllama WebGPU prefill / decode tok/s', 'wllama wasm prefill / decode tok/s'],
+        ['model', 'type', 'layers', 'prefill tok/s', 'decode tok/s', 'TTFT ms', 'load ms', 'bound tok/s', 'share of bound', 'GPU', 'JS heap', 'dispatches / tok', 'submits / tok', 'encode ms / tok', 'llama.cpp CPU prefill / decode tok/s', 'wllama WebGPU prefill / decode tok/s', 'wllama wasm prefill / decode tok/s'],
         result.e2e.map((e) => [
           e.model,
           e.type,
@@ -178,6 +178,7 @@ export function formatResult(result: BenchResult): string {
           sig(e.prefillTokensPerSecond),
           sig(e.decodeTokensPerSecond),
           sig(e.ttftMs),
+          sig(e.loadMs),
           sig(e.boundTokensPerSecond),
           percent(e.shareOfBound),
           mib(e.gpuBytes),

@@ -129,7 +129,10 @@ export interface E2eCase {
   vocabSize: number;
   promptTokens: number;
   decodeTokens: number;
-  /** Upload, pipeline creation and one warm-up pass of each path (GEMV and GEMM). */
+  /**
+   * Opening the file from the weight store (Chromium: IndexedDB, every chunk's hash checked; Node:
+   * the file on disk), upload, pipeline creation and one warm-up pass of each path (GEMV and GEMM).
+   */
   loadMs: number;
   /** From the first prefill submission to the first sampled token on the CPU. */
   ttftMs: number;
