@@ -2,7 +2,7 @@
 // random-weight models the runner serves under models/.
 import { describeAdapter } from '../gpu/device.ts';
 import { idbStore } from '../storage/idbStore.ts';
-import { storeBlob, type HashedRecord } from '../storage/store.ts';
+import { storeBlob, type FileKey } from '../storage/store.ts';
 import { storedSource } from '../storage/storedSource.ts';
 import { loadPeers } from './peers.ts';
 import { e2eSpecs } from './plan.ts';
@@ -50,21 +50,23 @@ window.pocketBench = {
     // The models go into the weight store first, so a case's load time is a returning user's:
     // read from IndexedDB with every chunk's hash checked, uploaded, pipelines made.
     const store = idbStore(BENCH_STORE);
-    const stored: HashedRecord[] = [];
+    const stored: FileKey[] = [];
     const e2e: E2eModel[] | undefined = options.e2e ? [] : undefined;
-    for (const spec of options.e2e ? e2eSpecs(options.mode) : []) {
-      log(`storing ${spec.file} in IndexedDB …`);
-      const response = await fetch(`models/${spec.file}`);
-      if (!response.ok) throw new Error(`models/${spec.file}: HTTP ${response.status}`);
-      const record = await storeBlob(store, { repo: 'bench/models', commit: 'local', path: spec.file }, await response.blob());
-      stored.push(record);
-      e2e!.push({ spec, open: async () => storedSource(store, record) });
-    }
     let result: BenchResult;
     try {
+      for (const spec of options.e2e ? e2eSpecs(options.mode) : []) {
+        log(`storing ${spec.file} in IndexedDB …`);
+        const response = await fetch(`models/${spec.file}`);
+        if (!response.ok) throw new Error(`models/${spec.file}: HTTP ${response.status}`);
+        const key = { repo: 'bench/models', commit: 'local', path: spec.file };
+        // Recorded before the write, so a write that fails half way is deleted too.
+        stored.push(key);
+        const record = await storeBlob(store, key, await response.blob());
+        e2e!.push({ spec, open: async () => storedSource(store, record) });
+      }
       result = await runSuite({ gpu: navigator.gpu, mode: options.mode, runtime: 'chromium', loadPeers: options.peers && options.kernels ? loadPeers : undefined, kernels: options.kernels, e2e, log });
     } finally {
-      for (const record of stored) await store.deleteFile(record);
+      for (const key of stored) await store.deleteFile(key);
     }
     // After ours, so neither run shares the GPU or the cores with the other.
     if (options.peers) {

@@ -95,10 +95,8 @@ async function runOnce(run: WllamaRun, placement: Placement): Promise<LlamaCppPo
     const logitBias = nonUtf8Bias(await vocabulary(run.url, blob));
     await wllama.loadModel([blob], {
       n_ctx: 2 * run.promptTokens + run.decodeTokens,
+      // llama.cpp's default cache, f16, is what ours keeps too (LoadRequest.kvCache).
       n_gpu_layers: placement === 'webgpu' ? 999 : 0,
-      // llama.cpp's default f16 cache would round every K and V; ours keeps f32.
-      cache_type_k: 'f32',
-      cache_type_v: 'f32',
     });
     if (placement === 'webgpu' && ![...placedOn].some((name) => name.startsWith('WebGPU')))
       return { backend: BACKEND[placement], skipped: `llama.cpp's WebGPU backend did not take the weights here (placed on: ${[...placedOn].join(', ') || 'unknown'})` };
