@@ -11,12 +11,36 @@ import type { GgufTypedValue } from '../src/engine/formats/ggufWriter.ts';
 import { MODEL_DIR, readEmbeddedGguf } from './convert-stories260k.ts';
 import { tokenizerMetadata } from './randomLlama.ts';
 import { FILE_TYPE, RANDOM_MODELS, randomModel, type RandomModel, type RandomModelType, type RandomPreset } from './randomModel.ts';
+import type { StoriesWeights } from './widenedStories.ts';
+import { readTensorF32 } from '../src/engine/formats/source.ts';
 
 export { RANDOM_LLAMA_DEFAULTS, randomLlamaGguf, tokenizerMetadata, type RandomLlamaOptions, type RandomLlamaType } from './randomLlama.ts';
 
 /** stories260K's 512-token SentencePiece vocabulary, which node-llama-cpp and our tokenizer both load. */
 export async function storiesTokenizerMetadata(): Promise<Record<string, GgufTypedValue>> {
   return tokenizerMetadata((await readEmbeddedGguf()).metadata);
+}
+
+/** stories260K's F32 tensors and hyperparameters, for scripts/widenedStories.ts. */
+export async function storiesWeights(): Promise<StoriesWeights> {
+  const gguf = await readEmbeddedGguf();
+  const meta = (key: string) => {
+    const v = gguf.metadata[`llama.${key}`];
+    if (typeof v !== 'number') throw new Error(`stories260K.gguf has no llama.${key}`);
+    return v;
+  };
+  const tensors = new Map<string, Float32Array>();
+  for (const t of gguf.tensors) tensors.set(t.name, await readTensorF32(t));
+  return {
+    tensors,
+    hiddenSize: meta('embedding_length'),
+    intermediateSize: meta('feed_forward_length'),
+    layers: meta('block_count'),
+    heads: meta('attention.head_count'),
+    kvHeads: meta('attention.head_count_kv'),
+    rmsNormEps: meta('attention.layer_norm_rms_epsilon'),
+    vocabSize: tensors.get('token_embd.weight')!.length / meta('embedding_length'),
+  };
 }
 
 /** The HF twin of a model as a folder: config.json, model.safetensors, and stories260K's tokenizer.json and tokenizer_config.json. */

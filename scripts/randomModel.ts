@@ -199,7 +199,7 @@ function concat(...parts: Float32Array[]): Float32Array {
  * Q/K rows from HF's (half, j) to (j, half) so that llama.cpp's RoPE rotates adjacent pairs;
  * GGUF row h·d + 2j + t holds HF row h·d + t·d/2 + j.
  */
-function unpermuteRows(gguf: Float32Array, heads: number, cols: number): Float32Array {
+export function unpermuteRows(gguf: Float32Array, heads: number, cols: number): Float32Array {
   const headRows = gguf.length / cols / heads;
   const half = headRows / 2;
   const hf = new Float32Array(gguf.length);
@@ -238,7 +238,7 @@ export function llama3RopeFactors(s: RandomRopeScaling, theta: number, ropeDim: 
 }
 
 /** One tensor as the GGUF holds it (before quantization), and where the HF checkpoint has it. */
-interface ModelTensor {
+export interface ModelTensor {
   name: string;
   shape: number[];
   data: Float32Array;
@@ -262,7 +262,7 @@ export interface RandomModel {
   hf(dtype?: DType): { config: Record<string, unknown>; safetensors: Uint8Array };
 }
 
-function resolve(options: Partial<RandomModelOptions>): RandomModel['options'] {
+export function resolveOptions(options: Partial<RandomModelOptions>): RandomModel['options'] {
   const preset: Preset = RANDOM_MODELS[options.architecture ?? 'llama'];
   const o = { seed: 1, type: 'F32' as RandomModelType, ...preset, ...options };
   const headDim = o.headDim ?? o.hiddenSize / o.heads;
@@ -278,7 +278,7 @@ function resolve(options: Partial<RandomModelOptions>): RandomModel['options'] {
 
 /** A random model of options.architecture with the vocabulary (and BOS/EOS) of the given tokenizer metadata; see RANDOM_MODELS. */
 export function randomModel(tokenizer: Record<string, GgufTypedValue>, options: Partial<RandomModelOptions> = {}): RandomModel {
-  const o = resolve(options);
+  const o = resolveOptions(options);
   const tokens = tokenizer['tokenizer.ggml.tokens'];
   if (tokens?.type !== 'array') throw new Error('the tokenizer metadata has no tokenizer.ggml.tokens array');
   const vocab = tokens.value.length;
@@ -370,6 +370,14 @@ export function randomModel(tokenizer: Record<string, GgufTypedValue>, options: 
   norm('output_norm', gpt2 ? 'transformer.ln_f' : 'model.norm', D, gain);
   if (!o.tied) linear('output', 'lm_head', vocab, D, weights(vocab, D, LOGIT_SCALE));
 
+  return modelOf(o, vocab, tensors, tokenizer);
+}
+
+/**
+ * A model of the given tensors (in GGUF names and layout, F32 values; each with its place in the HF
+ * checkpoint) and options: its GGUF with every matrix quantized to options.type, and its HF twin.
+ */
+export function modelOf(o: RandomModel['options'], vocab: number, tensors: ModelTensor[], tokenizer: Record<string, GgufTypedValue>): RandomModel {
   // Quantizing is the slow part of writing a file (seconds for K-quants): gguf() and
   // decodedGguf() share each matrix's bytes.
   const packed = new Map<ModelTensor, Uint8Array>();

@@ -7,6 +7,7 @@ import koffi, { type LibraryHandle, type TypeObject } from 'koffi';
 
 /** llama_ftype values of the llama.h in node-llama-cpp 3.21.1's llama.cpp (llama/gitRelease.bundle). */
 const FTYPES = {
+  F16: 1,
   Q4_0: 2,
   Q4_1: 3,
   Q8_0: 7,
