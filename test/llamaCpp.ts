@@ -46,11 +46,10 @@ export async function referenceTokenize(modelPath: string, text: string): Promis
  * first. The probabilities are the softmax of the raw logits (the greedy sampler of the default
  * options does not reshape them), in llama.cpp's f32.
  */
-export async function referenceProbabilities(modelPath: string, ids: number[], topK: number, batchSize?: number): Promise<[number, number][][]> {
+export async function referenceProbabilities(modelPath: string, ids: number[], topK: number): Promise<[number, number][][]> {
   const model = await loadReference(modelPath);
   const context = await model.createContext({
     contextSize: Math.max(256, ids.length),
-    ...(batchSize === undefined ? {} : { batchSize }),
     sequences: 1,
     // See referenceGreedy.
     threads: 1,
