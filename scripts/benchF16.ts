@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createServer } from 'vite';
 import { create, globals } from 'webgpu';
 import type * as Buffers from '../src/gpu/buffers.ts';
-import type { Gpu } from '../src/gpu/device.ts';
+import type * as Device from '../src/gpu/device.ts';
 import type { KernelOp } from '../src/gpu/kernel.ts';
 import type { MatmulDyn } from '../src/gpu/kernels/gemm.ts';
 import type * as GemmPacked from '../src/gpu/kernels/gemmPacked.ts';
@@ -33,7 +33,7 @@ const PREFILL_ROWS = 128;
 const { values } = parseArgs({ options: { full: { type: 'boolean', default: false }, system: { type: 'boolean', default: false } } });
 
 /** Dawn on lavapipe (or the system's drivers), with shader-f16, and timestamp queries where the adapter has them. */
-async function openDevice(Pipelines: typeof PipelinesModule): Promise<{ gpu: Gpu; instance: GPU; timestamps: boolean }> {
+async function openDevice(Pipelines: typeof PipelinesModule, { describeAdapter, isSoftwareAdapter }: typeof Device): Promise<{ gpu: Device.Gpu; instance: GPU; timestamps: boolean }> {
   Object.assign(globalThis, globals);
   if (!values.system) {
     if (!existsSync(LAVAPIPE_ICD)) throw new Error(`${LAVAPIPE_ICD} is missing: run scripts/lavapipe.sh first (or pass --system)`);
@@ -48,10 +48,15 @@ async function openDevice(Pipelines: typeof PipelinesModule): Promise<{ gpu: Gpu
   for (const key of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize'] as const) requiredLimits[key] = adapter.limits[key];
   const requiredFeatures: GPUFeatureName[] = ['shader-f16', ...(timestamps ? (['timestamp-query'] as const) : [])];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-  const info = adapter.info;
-  const adapterName = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
+  const gpu: Device.Gpu = {
+    device,
+    pipelines: new Pipelines.PipelineCache(device),
+    adapterName: describeAdapter(adapter.info),
+    software: isSoftwareAdapter(adapter.info),
+    lost: device.lost,
+  };
   // The instance is returned so the caller holds it: Dawn crashes polling one whose JS object was collected.
-  return { gpu: { device, pipelines: new Pipelines.PipelineCache(device), adapterName, lost: device.lost }, instance, timestamps };
+  return { gpu, instance, timestamps };
 }
 
 async function main(): Promise<void> {
@@ -69,7 +74,7 @@ async function main(): Promise<void> {
     const { median, PassTimer } = await load<typeof Timing>('/src/bench/timing.ts');
     const { quantizeRow } = await load<typeof Quant>('/src/engine/formats/quant.ts');
 
-    const { gpu, instance, timestamps } = await openDevice(pipelines);
+    const { gpu, instance, timestamps } = await openDevice(pipelines, await load<typeof Device>('/src/gpu/device.ts'));
     const timer = new PassTimer(gpu, timestamps);
     const plan = { warmup: 1, samples: 1, targetMs: values.full ? 50 : 30, maxReps: values.full ? 256 : 32 };
     // A prefill GEMM call lasts seconds on a CPU driver: its calibrating run is its warm-up.

@@ -11,6 +11,15 @@ export function testGpu(): Promise<Gpu> {
 }
 
 /**
+ * The test device with kernels picking the shapes they take on a GPU (Gpu.software false), or on
+ * a CPU implementation (true), whatever the adapter is: both shapes run, and a test that names a
+ * variant gets that variant on SwiftShader and on a GPU alike.
+ */
+export async function shapedFor(target: 'gpu' | 'cpu'): Promise<Gpu> {
+  return { ...(await testGpu()), software: target === 'cpu' };
+}
+
+/**
  * Runs `fn` inside validation and out-of-memory error scopes and fails if the
  * GPU reported anything, so a kernel that silently did nothing cannot pass.
  */

@@ -31,7 +31,7 @@ export async function benchGpu(entry: GPU | undefined): Promise<{ gpu: Gpu; fact
   const info = adapter.info;
   const name = describeAdapter(info);
   const software = isSoftwareAdapter(info);
-  const gpu: Gpu = { device, pipelines: new PipelineCache(device), adapterName: name, lost: device.lost };
+  const gpu: Gpu = { device, pipelines: new PipelineCache(device), adapterName: name, software, lost: device.lost };
   const userAgent = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent;
   return { gpu, facts: { name, software, features: [...device.features].sort(), timestamps, userAgent } };
 }

@@ -7,6 +7,11 @@ export interface Gpu {
   pipelines: PipelineCache;
   /** A short description of the adapter for stats and bench files. */
   adapterName: string;
+  /**
+   * A CPU implementation of WebGPU (SwiftShader, lavapipe; isSoftwareAdapter): kernels that have a
+   * shape for each pick the one for a CPU, whose barriers cost a thread switch per invocation.
+   */
+  software: boolean;
   /** Resolves if the device is lost; the engine turns it into a DeviceLostError. */
   lost: Promise<GPUDeviceLostInfo>;
 }
@@ -33,7 +38,13 @@ export async function createGpu(gpu: GPU | undefined = globalThis.navigator?.gpu
   // With shader-f16, matmuls over 16-bit weights run in f16 (kernels/matmulF16.ts); without it they stay f32.
   const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-  return { device, pipelines: new PipelineCache(device), adapterName: describeAdapter(adapter.info), lost: device.lost };
+  return {
+    device,
+    pipelines: new PipelineCache(device),
+    adapterName: describeAdapter(adapter.info),
+    software: isSoftwareAdapter(adapter.info),
+    lost: device.lost,
+  };
 }
 
 /** The adapter as its vendor names it: vendor, architecture, device and description. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { compare, randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
+import { compare, randomF32, rng, runOp, shapedFor, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { matmulNT } from '../../../test/reference/linalg.ts';
 import { checkAccumulate, checkPlain, matmulTolerance } from '../../../test/matmul.ts';
 import { readF32, uploadF32 } from '../buffers.ts';
@@ -10,7 +10,7 @@ describe('gemv', () => {
   // leaves a partial group of 4 rows, and K = 260 wraps the 64 lanes' stride. m = 37
   // runs once only: 37 × 24 workgroups of 256 invocations already cost SwiftShader ~0.5 s.
   const shapes: [m: number, K: number, N: number, variant: string][] = [
-    // The lanes per row grow with K (4 to 64), so these cover each reduction width.
+    // On a GPU the lanes per row grow with K (4 to 64), so these cover each reduction width.
     [1, 67, 93, 'gemv_f32_scalar_wg256_t8'],
     [7, 67, 93, 'gemv_f32_scalar_wg256_t8'],
     [37, 67, 93, 'gemv_f32_scalar_wg256_t8'],
@@ -19,10 +19,14 @@ describe('gemv', () => {
     [1, 301, 37, 'gemv_f32_scalar_wg256_t32'],
     [2, 1101, 11, 'gemv_f32_scalar_wg256_t64'],
     [1, 4100, 5, 'gemv_f32_vec4_wg256_t64'],
+    // On a CPU implementation one lane reads each row, whatever K.
+    [7, 67, 93, 'gemv_f32_scalar_wg256_t1'],
+    [1, 260, 173, 'gemv_f32_vec4_wg256_t1'],
+    [2, 1101, 11, 'gemv_f32_scalar_wg256_t1'],
   ];
 
   test.each(shapes)('m=%i K=%i N=%i (%s) matches the float64 reference', async (m, K, N, variant) => {
-    expect(await checkPlain(await testGpu(), createGemv, m, K, N)).toBe(variant);
+    expect(await checkPlain(await shapedFor(variant.endsWith('_t1') ? 'cpu' : 'gpu'), createGemv, m, K, N)).toBe(variant);
   });
 
   test.each([67, 260])('K=%i: accumulate adds into y at row offsets and leaves other rows alone', async (K) => {
@@ -55,7 +59,7 @@ describe('gemv', () => {
   });
 
   test('a dispatch split over x and y computes every row once', async () => {
-    const gpu = await testGpu();
+    const gpu = await shapedFor('gpu');
     const random = rng(3);
     // K = 64 gets 4 lanes per row, so 64 rows per workgroup: 3 tokens × 2 row groups = 6
     // workgroups; a limit of 4 per dimension dispatches 4 × 2 = 8, so the shader must

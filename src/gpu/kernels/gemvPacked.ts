@@ -19,7 +19,7 @@ export function createPackedGemv(gpu: Gpu, o: PackedMatmulOptions): KernelOp<Mat
   checkPackedMatmulOptions(gpu, o, 'gemv');
   // A lane's unit of work is eight weights (a quarter block) against eight x values, about
   // the two vec4 loads per step that gemv.ts sizes its lanes by.
-  const THREADS_PER_ROW = gemvThreadsPerRow(Math.ceil(o.K / 8));
+  const THREADS_PER_ROW = gemvThreadsPerRow(gpu, Math.ceil(o.K / 8));
   // Output rows per workgroup; passed to the shader too, so the dispatch cannot drift from it.
   const ROWS = WG / THREADS_PER_ROW;
   const key = `gemv_${o.type.toLowerCase()}_wg${WG}_t${THREADS_PER_ROW}${o.accumulate ? '_acc' : ''}${o.blockSums ? '_sums' : ''}`;

@@ -71,7 +71,7 @@ export function uploadKQuantWeight(gpu: Gpu, label: string, type: KType, bytes: 
  */
 export function createKQuantGemv(gpu: Gpu, o: KQuantMatmulOptions): KernelOp<MatmulDyn> {
   checkKQuantOptions(gpu, o, 'gemv');
-  const THREADS_PER_ROW = gemvThreadsPerRow((o.K / QK_K) * UNITS_PER_BLOCK * LOADS_PER_UNIT);
+  const THREADS_PER_ROW = gemvThreadsPerRow(gpu, (o.K / QK_K) * UNITS_PER_BLOCK * LOADS_PER_UNIT);
   // Output rows per workgroup; passed to the shader too, so the dispatch cannot drift from it.
   const ROWS = WG / THREADS_PER_ROW;
   const key = `gemv_${o.type.toLowerCase()}_f32_wg${WG}_t${THREADS_PER_ROW}${o.accumulate ? '_acc' : ''}`;

@@ -11,7 +11,11 @@ import { uploadPackedWeight, packedWeightBytes } from './packedWeights.ts';
 // tests) lacks: these run on lavapipe (scripts/lavapipe.sh) and skip, saying why, without it.
 const f16 = await f16Gpu();
 if (typeof f16 === 'string') console.warn(`matmulF16.dawn.test.ts: shader-f16 tests skipped: ${f16}`);
-const gpu = () => f16 as Gpu;
+/**
+ * The lavapipe device, with kernels picking a GPU's shapes (Gpu.software false) or a CPU
+ * implementation's, one GEMV lane per row (gemvThreadsPerRow), as lavapipe itself would.
+ */
+const gpu = (target: 'gpu' | 'cpu' = 'gpu'): Gpu => ({ ...(f16 as Gpu), software: target === 'cpu' });
 
 const TYPES: HalfType[] = ['F16', 'BF16'];
 // 13 groups of eight: the GEMM's last 32-wide K step is a partial one, zero-filled.
@@ -23,16 +27,17 @@ const kernels: [name: 'gemv' | 'gemm', create: CreateF16][] = [
 ];
 
 describe.skipIf(typeof f16 === 'string').each(kernels)('f16-arithmetic %s', (kernel, create) => {
-  const key = (type: HalfType, acc = false) =>
-    `${kernel}_${type.toLowerCase()}_f16math_${kernel === 'gemv' ? 'wg256_t4' : 't64x64_k32'}${acc ? '_acc' : ''}`;
+  const key = (type: HalfType, acc = false, lanes = 4) =>
+    `${kernel}_${type.toLowerCase()}_f16math_${kernel === 'gemv' ? `wg256_t${lanes}` : 't64x64_k32'}${acc ? '_acc' : ''}`;
 
-  // N = 37 and 93 leave partial row groups (256 rows per GEMV workgroup at K = 104) and partial 64-column tiles.
+  // N = 37 and 93 leave partial row groups (256 rows per GEMV workgroup at K = 104) and partial
+  // 64-column tiles. m = 7 runs the GEMV's shape for a CPU implementation.
   test.each(TYPES.flatMap((type) => [1, 7, 37].map((m) => [type, m, m === 1 ? 37 : 93] as const)))(
     '%s m=%i N=%i matches the float64 reference',
     async (type, m, N) => {
-      const r = await runF16Case(gpu(), create, { type, m, K, N });
+      const r = await runF16Case(gpu(m === 7 ? 'cpu' : 'gpu'), create, { type, m, K, N });
       expect(r.count, r.table).toBe(0);
-      expect(r.label).toBe(key(type));
+      expect(r.label).toBe(key(type, false, m === 7 ? 1 : 4));
     },
   );
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { DeviceLimitError } from '../../protocol/errors.ts';
-import { testGpu, withGpuErrors } from '../../../test/gpu.ts';
+import { shapedFor, testGpu, withGpuErrors } from '../../../test/gpu.ts';
 import { runF16Case } from '../../../test/matmulF16.ts';
 import { uploadF32 } from '../buffers.ts';
 import type { Gpu } from '../device.ts';
@@ -12,7 +12,7 @@ import { packedWeightBytes, uploadPackedWeight, type PackedMatmulOptions } from 
 // f32 one otherwise, which is what SwiftShader, in Chromium and in Node, gets here.
 describe('createPackedMatmul', () => {
   test.each(['gemv', 'gemm'] as const)('%s: picks the kernel the device can run, and it matches the float64 reference', async (kernel) => {
-    const gpu = await testGpu();
+    const gpu = await shapedFor('gpu');
     const create = (g: Gpu, o: PackedMatmulOptions) => createPackedMatmul(g, kernel, o);
     // The f16 bound of runF16Case is far above the f32 kernel's error, so it holds for both.
     const r = await runF16Case(gpu, create, { type: 'BF16', m: 3, K: 64, N: 21 });

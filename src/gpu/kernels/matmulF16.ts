@@ -56,7 +56,7 @@ function checkF16Options(gpu: Gpu, o: PackedMatmulOptions, kernel: string): Half
 export function createF16Gemv(gpu: Gpu, o: PackedMatmulOptions): KernelOp<MatmulDyn> {
   const type = checkF16Options(gpu, o, 'gemv');
   // A lane's step is eight weights of each of its four rows, against eight x values.
-  const THREADS_PER_ROW = gemvThreadsPerRow(o.K / 8);
+  const THREADS_PER_ROW = gemvThreadsPerRow(gpu, o.K / 8);
   const LANE_GROUPS = WG / THREADS_PER_ROW;
   // Rows per workgroup: each lane group serves four (ROWS_PER_LANE in the shader).
   const groupRows = LANE_GROUPS * 4;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { f16ToF32 } from '../../engine/formats/dtype.ts';
 import { dequantizeRow, PACKED_TYPES, quantizeRow, type PackedType } from '../../engine/formats/quant.ts';
-import { randomF32, rng, runOp, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
+import { randomF32, rng, runOp, shapedFor, testGpu, withDispatchLimit, withGpuErrors } from '../../../test/gpu.ts';
 import { EPS32 } from '../../../test/matmul.ts';
 import { matmulNT } from '../../../test/reference/linalg.ts';
 import { q8_1BlockSumsRef, roundActivationsRef } from '../../../test/reference/llamaCppRounding.ts';
@@ -121,17 +121,20 @@ const kernels: [name: string, create: Create][] = [
   ['gemm', createPackedGemm],
 ];
 
+/** The GEMV takes one lane per row on a CPU implementation and four here on a GPU: m = 7 runs the first (gemvThreadsPerRow). */
+const shapeFor = (m: number) => (m === 7 ? 'cpu' : 'gpu');
+
 describe.each(kernels)('packed %s', (kernel, create) => {
-  const key = (type: PackedType, acc = false) =>
-    `${kernel}_${type.toLowerCase()}_${kernel === 'gemv' ? 'wg256_t4' : 't64x64_k32'}${acc ? '_acc' : ''}`;
+  const key = (type: PackedType, acc = false, lanes = 4) =>
+    `${kernel}_${type.toLowerCase()}_${kernel === 'gemv' ? `wg256_t${lanes}` : 't64x64_k32'}${acc ? '_acc' : ''}`;
 
   // N = 37 and 93 leave partial row groups (64 rows for K ≈ 96) and partial 64-column tiles.
   test.each(TYPES.flatMap((type) => [1, 7, 37].map((m) => [type, m, m === 1 ? 37 : 93] as const)))(
     '%s m=%i N=%i matches the float64 reference',
     async (type, m, N) => {
-      const r = await runCase(await testGpu(), create, { type, m, K: kOf(type), N });
+      const r = await runCase(await shapedFor(shapeFor(m)), create, { type, m, K: kOf(type), N });
       expect(r.count, r.table).toBe(0);
-      expect(r.label).toBe(key(type));
+      expect(r.label).toBe(key(type, false, shapeFor(m) === 'cpu' ? 1 : 4));
     },
   );
 
@@ -139,7 +142,7 @@ describe.each(kernels)('packed %s', (kernel, create) => {
   // GEMV, and the GEMM (~2 s per pipeline on SwiftShader) through one float and one block type.
   const accumulateTypes: PackedType[] = kernel === 'gemv' ? TYPES : ['BF16', 'Q5_0'];
   test.each(accumulateTypes)('%s: accumulate adds into y at row offsets and leaves other rows alone', async (type) => {
-    const r = await runCase(await testGpu(), create, { type, m: 3, K: kOf(type), N: 41, accumulate: true, xRowOffset: 5, yRowOffset: 2 });
+    const r = await runCase(await shapedFor('gpu'), create, { type, m: 3, K: kOf(type), N: 41, accumulate: true, xRowOffset: 5, yRowOffset: 2 });
     expect(r.count, r.table).toBe(0);
     expect(r.label).toBe(key(type, true));
   });
@@ -170,7 +173,7 @@ describe('packed gemv and gemm, beyond one tile', () => {
   });
 
   test('gemv: a long row gets 16 lanes, whose partial sums the tree reduction folds', async () => {
-    const r = await runCase(await testGpu(), createPackedGemv, { type: 'Q5_1', m: 2, K: 1280, N: 11 });
+    const r = await runCase(await shapedFor('gpu'), createPackedGemv, { type: 'Q5_1', m: 2, K: 1280, N: 11 });
     expect(r.count, r.table).toBe(0);
     expect(r.label).toBe('gemv_q5_1_wg256_t16');
   });
@@ -178,7 +181,7 @@ describe('packed gemv and gemm, beyond one tile', () => {
   test('gemv: a dispatch split over x and y computes every row once', async () => {
     // K = 64 gets 4 lanes per row, so 64 rows per workgroup: 3 tokens × 2 row groups = 6
     // workgroups; a limit of 4 per dimension dispatches 4 × 2 = 8, and the 2 extra must idle.
-    const gpu = await testGpu();
+    const gpu = await shapedFor('gpu');
     const r = await runCase(withDispatchLimit(gpu, 4), createPackedGemv, { type: 'Q8_0', m: 3, K: 64, N: 93 });
     expect(r.count, r.table).toBe(0);
   });
@@ -260,9 +263,9 @@ describe.each(kernels)("packed %s with llama.cpp's Q8_1 block sums", (kernel, cr
     ['Q5_1', 1, 37],
     ['Q5_1', 7, 93],
   ] as const)('%s m=%i N=%i matches llama.cpp\'s formula in float64', async (type, m, N) => {
-    const r = await runBlockSumCase(await testGpu(), create, { type, m, K: 96, N, xRowOffset: 2, yRowOffset: 1 });
+    const r = await runBlockSumCase(await shapedFor(shapeFor(m)), create, { type, m, K: 96, N, xRowOffset: 2, yRowOffset: 1 });
     expect(r.count, r.table).toBe(0);
-    expect(r.label).toBe(`${kernel}_${type.toLowerCase()}_${suffix}_sums`);
+    expect(r.label).toBe(`${kernel}_${type.toLowerCase()}_${shapeFor(m) === 'cpu' ? suffix.replace('_t4', '_t1') : suffix}_sums`);
   });
 
   // Without the residuals the kernel computes m·Σx: the reference must tell that apart.
