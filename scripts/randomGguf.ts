@@ -1,7 +1,10 @@
 // Writes a random-weight model (scripts/randomModel.ts) with stories260K's vocabulary: the GGUF
 // llama.cpp's converter would write and, with --hf, the Hugging Face checkpoint it would read.
+// With --stories, the model is stories260K itself, rewritten at width 256 so that every type
+// applies to every matrix (scripts/widenedStories.ts; --arch llama, qwen2 or phi3): a trained
+// model to score in each type.
 //   npx tsx scripts/randomGguf.ts out.gguf [--arch llama|llama3|qwen2|qwen3|phi3|gemma2|gemma3|gpt2]
-//     [--type F32|F16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K] [--seed N] [--tied | --untied] [--hf DIR]
+//     [--type F32|F16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|Q4_K|Q5_K|Q6_K] [--seed N] [--tied | --untied] [--stories] [--hf DIR]
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +14,7 @@ import type { GgufTypedValue } from '../src/engine/formats/ggufWriter.ts';
 import { MODEL_DIR, readEmbeddedGguf } from './convert-stories260k.ts';
 import { tokenizerMetadata } from './randomLlama.ts';
 import { FILE_TYPE, RANDOM_MODELS, randomModel, type RandomModel, type RandomModelType, type RandomPreset } from './randomModel.ts';
-import type { StoriesWeights } from './widenedStories.ts';
+import { WIDENED_ARCHITECTURES, widenedStories, type StoriesWeights, type WidenedArchitecture } from './widenedStories.ts';
 import { readTensorF32 } from '../src/engine/formats/source.ts';
 
 export { RANDOM_LLAMA_DEFAULTS, randomLlamaGguf, tokenizerMetadata, type RandomLlamaOptions, type RandomLlamaType } from './randomLlama.ts';
@@ -62,19 +65,34 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       tied: { type: 'boolean' },
       untied: { type: 'boolean' },
       hf: { type: 'string' },
+      stories: { type: 'boolean' },
     },
   });
   const [out] = positionals;
   const type = values.type as RandomModelType;
   const arch = values.arch as RandomPreset;
-  if (!out || !(type in FILE_TYPE) || !(arch in RANDOM_MODELS) || !Number.isInteger(Number(values.seed)) || (values.tied && values.untied)) {
+  const storiesArch = (WIDENED_ARCHITECTURES as readonly string[]).includes(arch);
+  const tiedAsked = values.tied || values.untied;
+  if (
+    !out ||
+    !(type in FILE_TYPE) ||
+    !(arch in RANDOM_MODELS) ||
+    !Number.isInteger(Number(values.seed)) ||
+    (values.tied && values.untied) ||
+    (values.stories && (!storiesArch || tiedAsked))
+  ) {
     console.error(
-      `usage: npx tsx scripts/randomGguf.ts out.gguf [--arch ${Object.keys(RANDOM_MODELS).join('|')}] [--type ${Object.keys(FILE_TYPE).join('|')}] [--seed N] [--tied | --untied] [--hf DIR]`,
+      `usage: npx tsx scripts/randomGguf.ts out.gguf [--arch ${Object.keys(RANDOM_MODELS).join('|')}] [--type ${Object.keys(FILE_TYPE).join('|')}] [--seed N] [--tied | --untied] [--hf DIR]\n` +
+        `       npx tsx scripts/randomGguf.ts out.gguf --stories [--arch ${WIDENED_ARCHITECTURES.join('|')}] [--type …] [--seed N] [--hf DIR]`,
     );
     process.exit(1);
   }
   const tied = values.tied ? true : values.untied ? false : undefined;
-  const model = randomModel(await storiesTokenizerMetadata(), { ...RANDOM_MODELS[arch], type, seed: Number(values.seed), ...(tied === undefined ? {} : { tied }) });
+  const tokenizer = await storiesTokenizerMetadata();
+  const seed = Number(values.seed);
+  const model = values.stories
+    ? widenedStories(await storiesWeights(), tokenizer, { architecture: arch as WidenedArchitecture, type, seed })
+    : randomModel(tokenizer, { ...RANDOM_MODELS[arch], type, seed, ...(tied === undefined ? {} : { tied }) });
   const bytes = model.gguf();
   await writeFile(out, bytes);
   console.log(`wrote ${out} (${bytes.byteLength} bytes)`);

@@ -25,7 +25,8 @@ import { Rng } from '../src/engine/sampling.ts';
 import type { GgufTypedValue } from '../src/engine/formats/ggufWriter.ts';
 import { modelOf, resolveOptions, unpermuteRows, type ModelTensor, type RandomModel, type RandomModelType } from './randomModel.ts';
 
-export type WidenedArchitecture = 'llama' | 'qwen2' | 'phi3';
+export const WIDENED_ARCHITECTURES = ['llama', 'qwen2', 'phi3'] as const;
+export type WidenedArchitecture = (typeof WIDENED_ARCHITECTURES)[number];
 
 /** stories260K as its GGUF holds it: F32 tensors by GGUF name, and the hyperparameters they need. */
 export interface StoriesWeights {

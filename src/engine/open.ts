@@ -34,7 +34,7 @@ export async function openModel(location: ModelLocation): Promise<OpenedModel> {
  * pairs (llama.cpp's "normal" RoPE); every other architecture keeps the checkpoint's order and
  * rotates the two halves of each head ("neox").
  */
-function ggufRopeMode(config: ModelConfig): RopeMode {
+export function ggufRopeMode(config: ModelConfig): RopeMode {
   return config.architecture === 'llama' ? 'adjacent' : 'halves';
 }
 
