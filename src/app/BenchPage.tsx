@@ -1,5 +1,5 @@
 import { useMemo, useState, type CSSProperties } from 'react';
-import { percent, sig, targetLines, TARGETS, typeLabel } from '../bench/table.ts';
+import { percent, shapeNotes, sig, targetLines, TARGETS, typeLabel } from '../bench/table.ts';
 import { median } from '../bench/timing.ts';
 import type { BenchMode, BenchResult, MatmulCase } from '../bench/types.ts';
 
@@ -126,7 +126,7 @@ function E2eTable({ result }: { result: BenchResult }) {
         </table>
       </div>
       <ul className="hint">
-        {[...new Set(result.e2e.map((e) => `${e.model}: ${e.shapeNote}`))].map((note) => (
+        {shapeNotes(result.e2e).map((note) => (
           <li key={note}>{note}</li>
         ))}
       </ul>
@@ -281,6 +281,7 @@ export function BenchPage() {
                         type="button"
                         className="button"
                         aria-pressed={!liveResult && i === selected}
+                        aria-label={`Show the ${r.runtime} run of ${r.date.slice(0, 10)} on ${r.adapter.name}`}
                         onClick={() => {
                           setSelected(i);
                           if (live.status === 'done') setLive({ status: 'idle' });

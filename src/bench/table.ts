@@ -193,7 +193,7 @@ export function formatResult(result: BenchResult): string {
       ),
       '',
     );
-    lines.push(...shapeNoteLines(result.e2e));
+    lines.push(...shapeNotes(result.e2e).map((note) => `- ${note}`));
     lines.push('');
   }
 
@@ -242,20 +242,20 @@ export function resultFileName(result: BenchResult): string {
 }
 
 /**
- * One line per model with the note its rows share, then what a type adds to it (a K-quant's
- * fallback types), so the shared part is not repeated.
+ * One note per model with what its rows share, then what a type adds to it (a K-quant's
+ * fallback types), so the shared part is not repeated: for the printed table and the /bench page.
  */
-function shapeNoteLines(rows: { model: string; type: string; shapeNote: string }[]): string[] {
-  const lines = new Set<string>();
+export function shapeNotes(rows: { model: string; type: string; shapeNote: string }[]): string[] {
+  const notes = new Set<string>();
   for (const model of new Set(rows.map((r) => r.model))) {
     const own = rows.filter((r) => r.model === model);
     const shared = own.map((r) => r.shapeNote).reduce((a, b) => (b.length < a.length ? b : a));
-    lines.add(`- ${model}: ${shared}`);
+    notes.add(`${model}: ${shared}`);
     for (const r of own) {
       if (r.shapeNote === shared) continue;
       const extra = r.shapeNote.startsWith(`${shared}; `) ? r.shapeNote.slice(shared.length + 2) : r.shapeNote;
-      lines.add(`- ${model} ${r.type}: ${extra}`);
+      notes.add(`${model} ${r.type}: ${extra}`);
     }
   }
-  return [...lines];
+  return [...notes];
 }
