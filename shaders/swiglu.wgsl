@@ -6,15 +6,21 @@
 // zero e^(−g) or e^(−2u) overflows to +inf and the quotient is a signed zero, the right limit,
 // so no clamp is needed; g³ overflowing to ±inf gives the same limits.
 //
+// With FUSED the gate and up bindings are one buffer of rows [gate (F) | up (F)], as one matmul
+// over the two matrices stacked writes it (the engine's merged gate+up projection); out stays
+// [rows, F].
+//
 // main_table is llama.cpp's CPU GeGLU (ggml_vec_geglu_f32 under GGML_GELU_FP16), for comparing
 // with it token for token: 0 for g ≤ −10, g · up for g ≥ 10, and in between ggml's f16 GELU table
 // (binding 4, widened to f32 on the host) at the f16 nearest g, times up.
 
 struct Params {
   count: u32,
+  F: u32,
 }
 
 override WG: u32 = 256;
+override FUSED: bool = false;
 // 0: silu, 1: gelu_tanh.
 override ACTIVATION: u32 = 0u;
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
@@ -25,6 +31,21 @@ const GELU_COEF: f32 = 0.044715;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 @group(0) @binding(4) var<storage, read> gelu_lut: array<f32>;
+
+// Where out[j]'s gate and up values are: j itself in separate buffers, else its row's two halves.
+fn gate_at(j: u32) -> u32 {
+  if (FUSED) {
+    return (j / p.F) * 2u * p.F + j % p.F;
+  }
+  return j;
+}
+
+fn up_at(j: u32) -> u32 {
+  if (FUSED) {
+    return gate_at(j) + p.F;
+  }
+  return j;
+}
 
 fn act(g: f32) -> f32 {
   if (ACTIVATION == 1u) {
@@ -43,7 +64,7 @@ fn main(
 ) {
   let j = (wg.y * nwg.x + wg.x) * WG + li;
   if (j < p.count) {
-    out[j] = act(gate[j]) * up[j];
+    out[j] = act(gate[gate_at(j)]) * up[up_at(j)];
   }
 }
 
@@ -56,13 +77,14 @@ fn main_table(
 ) {
   let j = (wg.y * nwg.x + wg.x) * WG + li;
   if (j < p.count) {
-    let g = gate[j];
+    let g = gate[gate_at(j)];
+    let u = up[up_at(j)];
     if (g <= -10.0) {
       out[j] = 0.0;
     } else if (g >= 10.0) {
-      out[j] = g * up[j];
+      out[j] = g * u;
     } else {
-      out[j] = gelu_lut[f16FromF32(bitcast<u32>(g))] * up[j];
+      out[j] = gelu_lut[f16FromF32(bitcast<u32>(g))] * u;
     }
   }
 }

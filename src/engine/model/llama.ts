@@ -134,6 +134,7 @@ export class LlamaModel {
     weights: Map<TensorInfo, GPUBuffer>,
     vocabs: Map<TensorInfo, VocabMatrix>,
     tensors: LlamaTensors,
+    gateUps: (TensorInfo | undefined)[],
     ropeMode: RopeMode,
     ropeFactors: Float32Array | undefined,
     maxBatch: number,
@@ -225,10 +226,13 @@ export class LlamaModel {
     const k = roped || kvF16 || anyRing ? scratch('k', maxBatch * kvDim) : undefined;
     const v = kvF16 || anyRing ? scratch('v', maxBatch * kvDim) : undefined;
     const attn = scratch('attn_out', maxBatch * qDim);
-    const gate = c.gatedFfn ? scratch('ffn_gate', maxBatch * F) : undefined;
-    const up = scratch('ffn_up', maxBatch * F);
+    // A layer whose gate and up matrices are stacked (stackGateUp) writes both into rows
+    // [gate | up] of one buffer; the others (and the ungated FFN) into their own.
+    const gateUp = gateUps.some(Boolean) ? scratch('ffn_gate_up', maxBatch * 2 * F) : undefined;
+    const gate = c.gatedFfn && gateUps.some((g) => !g) ? scratch('ffn_gate', maxBatch * F) : undefined;
+    const up = !c.gatedFfn || gate ? scratch('ffn_up', maxBatch * F) : undefined;
     // The ungated GELU runs in place on the up projection.
-    const act = c.gatedFfn ? scratch('ffn_act', maxBatch * F) : up;
+    const act = c.gatedFfn ? scratch('ffn_act', maxBatch * F) : up!;
     // With post-norms a block's output is normed before the residual add, so it cannot be
     // accumulated into x by the output GEMM.
     const branch = c.postNorms ? scratch('branch_out', maxBatch * D) : x;
@@ -316,13 +320,20 @@ export class LlamaModel {
       }
 
       step(norm(x, t.ffnNorm, t.ffnNormBias, xn), rows);
-      if (gate) step(linear(xn, t.gate!, gate), rows);
-      step(linear(xn, t.up, up), rows);
-      if (t.upBias) step(biasAdd(up, t.upBias), rows);
-      step(
-        gate ? createSwiglu(gpu, { gate, up, out: act, F, activation: gelu }) : createGelu(gpu, { x: up, out: up, F, ...(llamaCpp ? { f16Table: true } : {}) }),
-        rows,
-      );
+      const stacked = gateUps[i];
+      if (stacked) {
+        step(linear(xn, stacked, gateUp!), rows);
+        step(createSwiglu(gpu, { gateUp: gateUp!, out: act, F, activation: gelu }), rows);
+      } else if (t.gate) {
+        step(linear(xn, t.gate, gate!), rows);
+        step(linear(xn, t.up, up!), rows);
+        if (t.upBias) step(biasAdd(up!, t.upBias), rows);
+        step(createSwiglu(gpu, { gate: gate!, up: up!, out: act, F, activation: gelu }), rows);
+      } else {
+        step(linear(xn, t.up, up!), rows);
+        if (t.upBias) step(biasAdd(up!, t.upBias), rows);
+        step(createGelu(gpu, { x: up!, out: up!, F, ...(llamaCpp ? { f16Table: true } : {}) }), rows);
+      }
       step(linear(act, t.down, branch, !c.postNorms), rows);
       if (t.downBias) step(biasAdd(branch, t.downBias), rows);
       if (c.postNorms) {
@@ -344,9 +355,11 @@ export class LlamaModel {
     this.argmax = track(createArgmax(gpu, { logits: this.logits, out: this.argmaxOut, N: c.vocabSize }));
 
     this.buffers = [...weights.values(), ...owned];
-    // The steps' closures keep this constructor's scope alive, and with it `weights`, whose
-    // TensorInfo keys hold their file sources (a stored source holds a whole 64 MiB chunk).
+    // The steps' closures keep this constructor's scope alive, and with it `weights` and
+    // `gateUps`, whose TensorInfos hold their file sources (a stored source holds a whole 64 MiB
+    // chunk).
     weights.clear();
+    gateUps.fill(undefined);
     this.vocabs = [...new Set(vocabs.values())];
     this.ops = ops;
     this.gpuBytes = this.buffers.reduce((sum, b) => sum + b.size, 0) + this.vocabs.reduce((sum, v) => sum + v.bytes, 0);
@@ -390,8 +403,9 @@ export class LlamaModel {
         loaded += uploadBytes(t);
         options.onUpload?.(loaded, total);
       }
+      const gateUps = await stackGateUp(gpu, weights, tensors.layers);
       const precision = { kvCache, numerics: options.numerics ?? 'native' } as const;
-      return new LlamaModel(gpu, config, options.contextLength, weights, vocabs, tensors, options.ropeMode, ropeFactors, options.maxBatch ?? MAX_BATCH, precision);
+      return new LlamaModel(gpu, config, options.contextLength, weights, vocabs, tensors, gateUps, options.ropeMode, ropeFactors, options.maxBatch ?? MAX_BATCH, precision);
     } catch (err) {
       for (const b of weights.values()) b.destroy();
       for (const v of vocabs.values()) v.destroy();
@@ -487,4 +501,42 @@ export class LlamaModel {
     this.allRows?.logits.destroy();
     this.allRows = undefined;
   }
+}
+
+/**
+ * Stacks each gated layer's gate and up matrices into one [2F, K] matrix, gate rows first, so
+ * that one matmul computes both (a dispatch less per layer, and its input read once) and the
+ * activation reads rows [gate | up] (createSwiglu's gateUp). It copies on the GPU and frees the
+ * two buffers, so a layer's FFN takes no more memory than before. A layer keeps its two matrices
+ * where they differ in type or shape, where gate's bytes do not end on a word (a copy must start
+ * on one; up's rows must follow gate's last row directly), or where the stack would not fit one
+ * binding. Returns each layer's stacked matrix (a TensorInfo of shape [2F, K] keyed in `weights`).
+ */
+async function stackGateUp(gpu: Gpu, weights: Map<TensorInfo, GPUBuffer>, layers: LlamaLayerTensors[]): Promise<(TensorInfo | undefined)[]> {
+  const limit = bindingLimit(gpu);
+  const encoder = gpu.device.createCommandEncoder({ label: 'stack gate and up' });
+  const replaced: GPUBuffer[] = [];
+  const stacked = layers.map((l): TensorInfo | undefined => {
+    const { gate, up } = l;
+    if (!gate || l.upBias || gate.dtype !== up.dtype || gate.shape.join() !== up.shape.join()) return undefined;
+    const bytes = gpuWeightBytes(gate);
+    if (bytes !== gate.byteLength || 2 * bytes > limit) return undefined;
+    const name = `${gate.name}+${up.name}`;
+    const merged = createStorage(gpu, name, 2 * bytes);
+    const [gateBuffer, upBuffer] = [weights.get(gate)!, weights.get(up)!];
+    encoder.copyBufferToBuffer(gateBuffer, 0, merged, 0, bytes);
+    encoder.copyBufferToBuffer(upBuffer, 0, merged, bytes, bytes);
+    replaced.push(gateBuffer, upBuffer);
+    weights.delete(gate);
+    weights.delete(up);
+    const info: TensorInfo = { ...gate, name, shape: [2 * gate.shape[0], gate.shape[1]], byteLength: 2 * bytes };
+    weights.set(info, merged);
+    return info;
+  });
+  gpu.device.queue.submit([encoder.finish()]);
+  if (replaced.length) {
+    await gpu.device.queue.onSubmittedWorkDone();
+    for (const b of replaced) b.destroy();
+  }
+  return stacked;
 }

@@ -44,6 +44,34 @@ describe('swiglu', () => {
     });
   });
 
+  // One matmul over the stacked gate and up matrices writes rows [gate | up]: the fused kernel
+  // must compute, bit for bit, what the separate-buffer kernel (held to float64 here) does.
+  test.each(['silu', 'gelu_tanh', 'gelu_tanh_f16'] as const)('%s: rows [gate | up] in one buffer give the separate buffers\' result exactly', async (activation) => {
+    const gpu = await testGpu();
+    const random = rng(37);
+    const m = 6;
+    const gate = randomF32(m * F, random, 6);
+    const up = randomF32(m * F, random);
+    const gateUp = new Float32Array(2 * m * F);
+    for (let r = 0; r < m; r++) {
+      gateUp.set(gate.subarray(r * F, (r + 1) * F), 2 * r * F);
+      gateUp.set(up.subarray(r * F, (r + 1) * F), (2 * r + 1) * F);
+    }
+    await withGpuErrors(gpu, async () => {
+      const [gb, ub, gub] = [uploadF32(gpu, 'gate', gate), uploadF32(gpu, 'up', up), uploadF32(gpu, 'gate_up', gateUp)];
+      const [separate, fused] = [uploadF32(gpu, 'out', new Float32Array(m * F + 1).fill(7)), uploadF32(gpu, 'out_fused', new Float32Array(m * F + 1).fill(7))];
+      const ops = [createSwiglu(gpu, { gate: gb, up: ub, out: separate, F, activation }), createSwiglu(gpu, { gateUp: gub, out: fused, F, activation })];
+      expect(ops[1].label).toContain('_fused_');
+      // m − 1 rows: the last row and the sentinel past it must stay untouched.
+      for (const op of ops) runOp(gpu, op, { m: m - 1 });
+      const [a, b] = [await readF32(gpu, separate), await readF32(gpu, fused)];
+      expect([...b]).toEqual([...a]);
+      expect(b.subarray((m - 1) * F).every((v) => v === 7)).toBe(true);
+      ops.forEach((op) => op.destroy());
+      [gb, ub, gub, separate, fused].forEach((buffer) => buffer.destroy());
+    });
+  });
+
   test('saturates without NaN far from zero', async () => {
     const gpu = await testGpu();
     // e^(−g) overflows to inf for g = −100 and −1e30, and underflows to 0 for g = 100 and 1e30.
