@@ -506,37 +506,38 @@ export class LlamaModel {
 /**
  * Stacks each gated layer's gate and up matrices into one [2F, K] matrix, gate rows first, so
  * that one matmul computes both (a dispatch less per layer, and its input read once) and the
- * activation reads rows [gate | up] (createSwiglu's gateUp). It copies on the GPU and frees the
- * two buffers, so a layer's FFN takes no more memory than before. A layer keeps its two matrices
- * where they differ in type or shape, where gate's bytes do not end on a word (a copy must start
- * on one; up's rows must follow gate's last row directly), or where the stack would not fit one
- * binding. Returns each layer's stacked matrix (a TensorInfo of shape [2F, K] keyed in `weights`).
+ * activation reads rows [gate | up] (createSwiglu's gateUp). It copies on the GPU one layer at a
+ * time and frees that layer's two buffers before the next, so the load's peak GPU memory grows
+ * by one layer's FFN at most. A layer keeps its two matrices where they differ in type or shape,
+ * where gate's bytes do not end on a word (a copy must start on one; up's rows must follow gate's
+ * last row directly), or where the stack would not fit one binding. Returns each layer's stacked
+ * matrix (a TensorInfo of shape [2F, K] keyed in `weights`).
  */
 async function stackGateUp(gpu: Gpu, weights: Map<TensorInfo, GPUBuffer>, layers: LlamaLayerTensors[]): Promise<(TensorInfo | undefined)[]> {
   const limit = bindingLimit(gpu);
-  const encoder = gpu.device.createCommandEncoder({ label: 'stack gate and up' });
-  const replaced: GPUBuffer[] = [];
-  const stacked = layers.map((l): TensorInfo | undefined => {
-    const { gate, up } = l;
-    if (!gate || l.upBias || gate.dtype !== up.dtype || gate.shape.join() !== up.shape.join()) return undefined;
-    const bytes = gpuWeightBytes(gate);
-    if (bytes !== gate.byteLength || 2 * bytes > limit) return undefined;
+  const stacked: (TensorInfo | undefined)[] = [];
+  for (const { gate, up, upBias } of layers) {
+    const bytes = gate ? gpuWeightBytes(gate) : 0;
+    if (!gate || upBias || gate.dtype !== up.dtype || gate.shape.join() !== up.shape.join() || bytes !== gate.byteLength || 2 * bytes > limit) {
+      stacked.push(undefined);
+      continue;
+    }
     const name = `${gate.name}+${up.name}`;
     const merged = createStorage(gpu, name, 2 * bytes);
     const [gateBuffer, upBuffer] = [weights.get(gate)!, weights.get(up)!];
+    const encoder = gpu.device.createCommandEncoder({ label: `stack ${name}` });
     encoder.copyBufferToBuffer(gateBuffer, 0, merged, 0, bytes);
     encoder.copyBufferToBuffer(upBuffer, 0, merged, bytes, bytes);
-    replaced.push(gateBuffer, upBuffer);
+    gpu.device.queue.submit([encoder.finish()]);
+    const info: TensorInfo = { ...gate, name, shape: [2 * gate.shape[0], gate.shape[1]], byteLength: 2 * bytes };
+    // Every buffer stays in `weights` until the copies are done, so a failure frees them all.
+    weights.set(info, merged);
+    await gpu.device.queue.onSubmittedWorkDone();
     weights.delete(gate);
     weights.delete(up);
-    const info: TensorInfo = { ...gate, name, shape: [2 * gate.shape[0], gate.shape[1]], byteLength: 2 * bytes };
-    weights.set(info, merged);
-    return info;
-  });
-  gpu.device.queue.submit([encoder.finish()]);
-  if (replaced.length) {
-    await gpu.device.queue.onSubmittedWorkDone();
-    for (const b of replaced) b.destroy();
+    gateBuffer.destroy();
+    upBuffer.destroy();
+    stacked.push(info);
   }
   return stacked;
 }
