@@ -86,13 +86,6 @@ function transpose(a: Mat): Mat {
   return out;
 }
 
-/** The first `cols` columns of a. */
-function leftColumns(a: Mat, cols: number): Mat {
-  const out = mat(a.rows, cols);
-  for (let i = 0; i < a.rows; i++) out.data.set(a.data.subarray(i * a.cols, i * a.cols + cols), i * cols);
-  return out;
-}
-
 /** A random orthogonal n × n matrix: Gram–Schmidt (twice, for float64 orthogonality) on Gaussian rows. */
 function orthogonal(n: number, rng: Rng): Mat {
   const q = mat(n, n);
@@ -180,11 +173,11 @@ export function widenedStories(stories: StoriesWeights, tokenizer: Record<string
 
   const R = orthogonal(WIDTH, rng);
   const Rt = transpose(R);
-  const Rd = leftColumns(R, d);
+  const Rd = columnsOf(R, 0, d);
   /** A matrix reading the output of a norm with gain `w`: (1/√k)·[W·diag(w), 0]·Rᵀ·diag(1/w''), and w'' itself. */
   const afterNorm = (w: Mat, gain: Float32Array, newGain: Float32Array): Mat => {
     const folded = scaleColumns(w, Array.from(gain, (g) => g / Math.sqrt(k)));
-    return scaleColumns(multiply(folded, leftRows(Rt, d)), Array.from(newGain, (g) => 1 / g));
+    return scaleColumns(multiply(folded, rowsOf(Rt, 0, d)), Array.from(newGain, (g) => 1 / g));
   };
   const newGain = () => {
     const g = new Float32Array(WIDTH);
@@ -193,11 +186,10 @@ export function widenedStories(stories: StoriesWeights, tokenizer: Record<string
   };
 
   const tensors: ModelTensor[] = [];
-  const hfName = (gguf: string): string => HF_NAMES(arch, gguf);
-  const add = (name: string, m: Mat | Float32Array, hfData?: Float32Array) => {
+    const add = (name: string, m: Mat | Float32Array, hfData?: Float32Array) => {
     const data = m instanceof Float32Array ? m : Float32Array.from(m.data);
     const shape = m instanceof Float32Array ? [m.length] : [m.rows, m.cols];
-    tensors.push({ name, shape, data, hf: { name: hfName(name), shape, data: hfData ?? data } });
+    tensors.push({ name, shape, data, hf: { name: hfNameOf(arch, name), shape, data: hfData ?? data } });
   };
 
   // Embedding rows R·[e; 0]: E' = E·R[:, :d]ᵀ.
@@ -227,7 +219,7 @@ export function widenedStories(stories: StoriesWeights, tokenizer: Record<string
     // V: each KV head's hd rows padded to HD and turned by its own Rv; the output projection's
     // columns for a query head take that head's KV group's Rvᵀ.
     const vIn = afterNorm(get(`${blk}.attn_v.weight`, kvHeads * hd, d), norm, attnGain);
-    const rv = Array.from({ length: kvHeads }, () => leftColumns(orthogonal(HD, rng), hd));
+    const rv = Array.from({ length: kvHeads }, () => columnsOf(orthogonal(HD, rng), 0, hd));
     const v = stack(...rv.map((r, g) => multiply(r, rowsOf(vIn, g * hd, hd))));
     const wo = get(`${blk}.attn_output.weight`, d, d);
     const woWide = mat(d, heads * HD);
@@ -274,10 +266,6 @@ export function widenedStories(stories: StoriesWeights, tokenizer: Record<string
   return modelOf(o, vocab, tensors, tokenizer);
 }
 
-function leftRows(a: Mat, rows: number): Mat {
-  return mat(rows, a.cols, a.data.slice(0, rows * a.cols));
-}
-
 function rowsOf(a: Mat, first: number, count: number): Mat {
   return mat(count, a.cols, a.data.slice(first * a.cols, (first + count) * a.cols));
 }
@@ -289,7 +277,7 @@ function columnsOf(a: Mat, first: number, count: number): Mat {
 }
 
 /** The HF checkpoint's name of each GGUF tensor the rewrite writes (convert_hf_to_gguf.py's map, reversed). */
-function HF_NAMES(arch: WidenedArchitecture, gguf: string): string {
+function hfNameOf(arch: WidenedArchitecture, gguf: string): string {
   const top: Record<string, string> = {
     'token_embd.weight': 'model.embed_tokens.weight',
     'output_norm.weight': 'model.norm.weight',
