@@ -160,16 +160,12 @@ export function widenedStories(stories: StoriesWeights, tokenizer: Record<string
     slidingWindow: arch === 'phi3' ? 511 : undefined,
   });
   const rng = new Rng(options.seed);
-  const get = (name: string, rows: number, cols: number) => {
-    const t = stories.tensors.get(name);
-    if (!t) throw new Error(`stories260K has no ${name}`);
-    return fromF32(t, rows, cols);
-  };
-  const gains = (name: string) => {
+  const tensor = (name: string) => {
     const t = stories.tensors.get(name);
     if (!t) throw new Error(`stories260K has no ${name}`);
     return t;
   };
+  const get = (name: string, rows: number, cols: number) => fromF32(tensor(name), rows, cols);
 
   const R = orthogonal(WIDTH, rng);
   const Rt = transpose(R);
@@ -212,7 +208,7 @@ export function widenedStories(stories: StoriesWeights, tokenizer: Record<string
     const blk = `blk.${i}`;
     const attnGain = newGain();
     add(`${blk}.attn_norm.weight`, attnGain);
-    const norm = gains(`${blk}.attn_norm.weight`);
+    const norm = tensor(`${blk}.attn_norm.weight`);
     // q·k/√HD must equal the original q·k/√hd: Q grows by √k.
     const q = spreadHeads(afterNorm(get(`${blk}.attn_q.weight`, d, d), norm, attnGain), heads, Math.sqrt(k));
     const kk = spreadHeads(afterNorm(get(`${blk}.attn_k.weight`, kvHeads * hd, d), norm, attnGain), kvHeads, 1);
@@ -240,14 +236,13 @@ export function widenedStories(stories: StoriesWeights, tokenizer: Record<string
 
     const ffnGain = newGain();
     add(`${blk}.ffn_norm.weight`, ffnGain);
-    const ffnNorm = gains(`${blk}.ffn_norm.weight`);
+    const ffnNorm = tensor(`${blk}.ffn_norm.weight`);
     const gate = afterNorm(get(`${blk}.ffn_gate.weight`, f, d), ffnNorm, ffnGain);
     const up = afterNorm(get(`${blk}.ffn_up.weight`, f, d), ffnNorm, ffnGain);
     const down = get(`${blk}.ffn_down.weight`, d, f);
     // Neurons 0 … split−1 are split in two: the copies follow the originals, up halved in both.
     const split = WIDTH - f;
-    const halve = (m: Mat, n: number) => m.data.subarray(n * m.cols, (n + 1) * m.cols).forEach((x, c, row) => (row[c] = x / 2));
-    for (let n = 0; n < split; n++) halve(up, n);
+    for (let e = 0; e < split * up.cols; e++) up.data[e] /= 2;
     const gateWide = stack(gate, rowsOf(gate, 0, split));
     const upWide = stack(up, rowsOf(up, 0, split));
     const downWide = mat(d, WIDTH);
@@ -262,7 +257,7 @@ export function widenedStories(stories: StoriesWeights, tokenizer: Record<string
   }
   const outGain = newGain();
   add('output_norm.weight', outGain);
-  add('output.weight', afterNorm(get('output.weight', vocab, d), gains('output_norm.weight'), outGain));
+  add('output.weight', afterNorm(get('output.weight', vocab, d), tensor('output_norm.weight'), outGain));
   return modelOf(o, vocab, tensors, tokenizer);
 }
 

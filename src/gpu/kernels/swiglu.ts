@@ -9,7 +9,7 @@ import { ggmlGeluTable } from './roundActivations.ts';
 const code = f16Bits + kernelSource;
 
 /** The gate and up projections: two [rows, F] f32 buffers, or one of rows [gate (F) | up (F)]. */
-export type GateUp = { gate: GPUBuffer; up: GPUBuffer } | { gateUp: GPUBuffer };
+type GateUp = { gate: GPUBuffer; up: GPUBuffer } | { gateUp: GPUBuffer };
 
 export type SwigluOptions = GateUp & {
   /** [rows, F] f32. */
